@@ -1,0 +1,40 @@
+// sluiced's configuration: a libconfig file parsed into a validated struct.
+// Pure C++ (no DPDK calls), so every error case is unit-tested without an EAL.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dp/api/dataplane.h"
+#include "dp/api/eal.h"
+#include "dp/api/status.h"
+
+namespace sluice::cp {
+
+struct Config {
+  std::string source;                  // file name the config came from
+  std::vector<std::string> eal_args;   // eal.args, passed through as they are
+  unsigned main_lcore = 0;             // the control plane's lcore
+  std::optional<unsigned> main_cpu;    // its CPU; defaults to main_lcore
+  dp::LogLevel log_level = dp::LogLevel::kInfo;
+  dp::DataplaneSpec dataplane;
+};
+
+// Reads and validates a config file. On failure the Status lists every error
+// found, one per line, each as "FILE:LINE: SETTING: reason".
+Result<Config> loadConfigFile(const std::string& path);
+// The same for config text held in memory; `source` names it in errors.
+Result<Config> loadConfigText(std::string_view text, const std::string& source);
+
+// The argument vector for rte_eal_init: argv0, eal.args, then what sluiced
+// derives from the config: --lcores (lcore@cpu for the main lcore and each
+// worker), --main-lcore, --vdev for virtual ports, -a for PCI ports, and
+// --no-pci when no port is a PCI device.
+std::vector<std::string> buildEalArgs(const Config& config, const std::string& argv0);
+
+// True for a PCI address such as "0000:3b:00.0" or "3b:00.0".
+bool isPciAddress(std::string_view device);
+
+}  // namespace sluice::cp

@@ -1,0 +1,142 @@
+// The data plane as the control plane sees it: a spec to build it from, and
+// a handle to start, stop and observe it. This header and the others in
+// dp/api/ are the only data-plane headers cp/ includes.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dp/api/counters.h"
+#include "dp/api/status.h"
+#include "dp/api/types.h"
+
+namespace sluice::dp {
+
+// What a worker does when its queues are empty.
+enum class IdlePolicy : uint8_t {
+  kBusy,     // poll without pause: lowest latency, one core at 100%
+  kBackoff,  // after a run of empty polls pause, then sleep briefly; the first
+             // packet snaps the worker back to full-speed polling
+};
+
+struct IdleSpec {
+  IdlePolicy policy = IdlePolicy::kBusy;
+  // Empty polls before the worker starts pausing between polls.
+  uint32_t pause_after = 64;
+  // Empty polls before it sleeps between polls.
+  uint32_t sleep_after = 1024;
+  // Longest sleep; sleeps grow from 1 us up to this.
+  uint32_t max_sleep_us = 200;
+};
+
+struct PortSpec {
+  std::string name;    // the operator's name for the port, e.g. "p0"
+  std::string device;  // PCI address ("0000:01:00.0") or vdev string ("net_tap0,iface=t0")
+  uint16_t rx_queues = 1;
+  uint16_t rx_desc = 1024;
+  uint16_t tx_desc = 1024;
+  uint16_t mtu = 1500;
+  uint16_t vlan = 0;           // 802.1Q VLAN id on this port; 0 = untagged
+  std::optional<MacAddr> mac;  // overrides the device's MAC when set
+  // The ethdev name DPDK registers for the device: the vdev name before the
+  // first comma, or the PCI address.
+  std::string ethdevName() const { return device.substr(0, device.find(',')); }
+};
+
+struct RxQueueRef {
+  std::string port;
+  uint16_t queue = 0;
+};
+
+struct WorkerSpec {
+  unsigned lcore = 1;
+  // CPU the lcore runs on; defaults to the lcore's own number. Several lcores
+  // may share a CPU (tests on small machines), at the cost of speed.
+  std::optional<unsigned> cpu;
+  std::vector<RxQueueRef> rx;
+};
+
+// An address this gateway owns, with the prefix of its connected subnet.
+struct LocalAddrSpec {
+  std::string port;
+  Prefix prefix;
+};
+
+struct RouteSpec {
+  Prefix prefix;
+  std::optional<IpAddr> via;  // gateway; absent = directly connected
+  std::string port;           // output port; empty = the port whose subnet holds `via`
+};
+
+struct NeighborSpec {
+  std::string port;
+  IpAddr addr;
+  MacAddr mac;
+};
+
+struct DataplaneSpec {
+  std::vector<PortSpec> ports;
+  std::vector<WorkerSpec> workers;
+  std::vector<LocalAddrSpec> addresses;
+  std::vector<RouteSpec> routes;
+  std::vector<NeighborSpec> neighbors;
+  IdleSpec idle;
+  uint32_t mbufs_per_socket = 16383;
+  uint32_t neighbor_capacity = 4096;
+  uint32_t route_capacity = 1024;
+  // Longest time a packet waits in a tx buffer before it is flushed.
+  uint32_t tx_drain_us = 100;
+  // How long a packet may wait for its next hop to resolve.
+  uint32_t neighbor_resolve_ms = 1000;
+};
+
+struct NeighborInfo {
+  std::string port;
+  IpAddr addr;
+  MacAddr mac;
+  bool is_static = false;
+};
+
+class DataplaneImpl;
+
+// Owns ports, mempools, tables and workers. Create it after the EAL is up
+// (dp/api/eal.h); destroy it before rte_eal_cleanup.
+class Dataplane {
+ public:
+  // Validates the spec against the devices, configures and starts the ports
+  // and builds the tables. Workers are not running yet.
+  static Result<std::unique_ptr<Dataplane>> create(const DataplaneSpec& spec);
+  ~Dataplane();
+  Dataplane(const Dataplane&) = delete;
+  Dataplane& operator=(const Dataplane&) = delete;
+
+  // Starts every worker on its lcore.
+  Status launch();
+  // Asks the workers to finish their current iteration and waits for them.
+  void stop();
+
+  // Control-plane housekeeping: applies what workers posted (neighbor
+  // learnings). Call it from the control thread every millisecond or so.
+  void pollControl();
+
+  // Runs one iteration of worker `index` on the calling thread; for tests
+  // that drive the pipeline step by step instead of launching lcores.
+  // Returns the number of packets received in that iteration.
+  unsigned pollWorkerOnce(size_t index);
+
+  size_t workerCount() const;
+  std::vector<WorkerCounterSnapshot> workerCounters() const;
+  std::vector<PortCounterSnapshot> portCounters() const;
+  std::vector<NeighborInfo> neighbors() const;
+  // The MAC address a port answers with.
+  Result<MacAddr> portMac(const std::string& port) const;
+
+ private:
+  explicit Dataplane(std::unique_ptr<DataplaneImpl> impl);
+  std::unique_ptr<DataplaneImpl> impl_;
+};
+
+}  // namespace sluice::dp

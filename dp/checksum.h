@@ -1,0 +1,41 @@
+// Internet checksums (RFC 1071) and incremental updates (RFC 1624). Pure: no
+// DPDK. The one-word update is inline; whole-buffer sums live in checksum.cc.
+// UDP callers store a computed 0 as 0xffff (RFC 768); these return raw values.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace sluice::dp {
+
+// Ones'-complement sum of `len` bytes, folded to 16 bits, not inverted.
+// Bytes are summed as big-endian 16-bit words; an odd tail is padded with 0.
+uint16_t onesSum(const void* data, size_t len, uint32_t initial = 0);
+
+// The checksum to store: ~onesSum(...), in host order.
+inline uint16_t internetChecksum(const void* data, size_t len, uint32_t initial = 0) {
+  return static_cast<uint16_t>(~onesSum(data, len, initial));
+}
+
+// RFC 1624 eqn. 3: the new checksum after a 16-bit word changed from `old_word`
+// to `new_word`. All values host order.
+inline uint16_t checksumUpdate16(uint16_t check, uint16_t old_word, uint16_t new_word) {
+  uint32_t sum = static_cast<uint16_t>(~check) + static_cast<uint16_t>(~old_word) + new_word;
+  sum = (sum & 0xffff) + (sum >> 16);
+  sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<uint16_t>(~sum);
+}
+
+// IPv4 header checksum over `ihl_bytes` bytes at `ip`, with the checksum field
+// treated as zero. Host order.
+uint16_t ipv4HeaderChecksum(const uint8_t* ip, size_t ihl_bytes);
+
+// Checksum of an L4 segment (TCP, UDP, ICMPv6) including the pseudo-header.
+// `l4` points at the L4 header whose checksum field must be zero (or is
+// skipped by the caller); `l4_len` covers header and payload. Host order.
+uint16_t l4ChecksumV4(const uint8_t src[4], const uint8_t dst[4], uint8_t proto, const uint8_t* l4,
+                      size_t l4_len);
+uint16_t l4ChecksumV6(const uint8_t src[16], const uint8_t dst[16], uint8_t proto,
+                      const uint8_t* l4, size_t l4_len);
+
+}  // namespace sluice::dp

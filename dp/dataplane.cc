@@ -1,0 +1,349 @@
+// The Dataplane: builds ports, mempools and tables from a spec, launches the
+// workers and gives the control plane its views of them.
+#include "dp/api/dataplane.h"
+
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+
+#include <atomic>
+#include <cstring>
+#include <map>
+
+#include "dp/context.h"
+#include "dp/neigh.h"
+#include "dp/port.h"
+#include "dp/route.h"
+#include "dp/worker.h"
+
+namespace sluice::dp {
+
+class DataplaneImpl {
+ public:
+  ~DataplaneImpl();
+  Status build(const DataplaneSpec& spec);
+
+  DpContext ctx;
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::vector<std::unique_ptr<NeighborEventRing>> events;
+  std::unique_ptr<RouteTable> routes;
+  std::unique_ptr<NeighborTable> neighbors;
+  std::map<int, rte_mempool*> pools;  // by NUMA socket
+  std::vector<uint16_t> started_ports;
+  std::atomic<bool> stop{false};
+  bool launched = false;
+
+ private:
+  Result<rte_mempool*> poolFor(int socket, uint32_t mbufs);
+  Result<uint16_t> portIndex(const std::string& name) const;
+};
+
+namespace {
+
+// A unique prefix for the DPDK object names of one Dataplane instance, so a
+// process (a test) can build several in turn.
+std::string objectPrefix() {
+  static std::atomic<unsigned> seq{0};
+  return "sl" + std::to_string(seq.fetch_add(1)) + "_";
+}
+
+int workerMain(void* arg) {
+  auto* impl = static_cast<DataplaneImpl*>(arg);
+  unsigned lcore = rte_lcore_id();
+  for (auto& w : impl->workers) {
+    if (w->lcore() == lcore)
+      w->run(impl->stop);
+  }
+  return 0;
+}
+
+}  // namespace
+
+Result<rte_mempool*> DataplaneImpl::poolFor(int socket, uint32_t mbufs) {
+  if (auto it = pools.find(socket); it != pools.end())
+    return it->second;
+  std::string name = objectPrefix() + "mbuf_s" + std::to_string(socket);
+  rte_mempool* pool =
+      rte_pktmbuf_pool_create(name.c_str(), mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+  if (pool == nullptr) {
+    return Status::error("mempool of " + std::to_string(mbufs) + " mbufs on socket " +
+                         std::to_string(socket) + ": " + rte_strerror(rte_errno));
+  }
+  pools[socket] = pool;
+  return pool;
+}
+
+Result<uint16_t> DataplaneImpl::portIndex(const std::string& name) const {
+  for (uint16_t i = 0; i < ctx.ports.size(); i++) {
+    if (ctx.ports[i].name == name)
+      return i;
+  }
+  return Status::error("unknown port '" + name + "'");
+}
+
+Status DataplaneImpl::build(const DataplaneSpec& spec) {
+  if (spec.ports.empty() || spec.ports.size() > kMaxPorts) {
+    return Status::error("between 1 and " + std::to_string(kMaxPorts) + " ports are supported");
+  }
+  if (spec.workers.empty() || spec.workers.size() > RTE_MAX_LCORE) {
+    return Status::error("at least one worker is needed");
+  }
+  for (const WorkerSpec& w : spec.workers) {
+    if (w.lcore >= RTE_MAX_LCORE || !rte_lcore_is_enabled(w.lcore) ||
+        w.lcore == rte_get_main_lcore()) {
+      return Status::error("worker lcore " + std::to_string(w.lcore) +
+                           " is not an enabled worker lcore of the EAL");
+    }
+  }
+  const std::string prefix = objectPrefix();
+  ctx.tsc_hz = rte_get_tsc_hz();
+  ctx.idle = spec.idle;
+  ctx.tx_drain_tsc = ctx.tsc_hz / 1000000 * spec.tx_drain_us;
+  ctx.resolve_tsc = ctx.tsc_hz / 1000 * spec.neighbor_resolve_ms;
+  ctx.probe_interval_tsc = ctx.tsc_hz / 4;
+
+  // Ports, each with its own pool on its socket.
+  auto tx_queues = static_cast<uint16_t>(spec.workers.size());
+  for (const PortSpec& ps : spec.ports) {
+    uint16_t port_id;
+    if (rte_eth_dev_get_port_by_name(ps.ethdevName().c_str(), &port_id) != 0) {
+      return Status::error("port " + ps.name + ": device '" + ps.ethdevName() +
+                           "' not found (not probed by the EAL)");
+    }
+    auto pool = poolFor(portSocket(port_id), spec.mbufs_per_socket);
+    if (!pool)
+      return pool.status();
+    std::vector<IpAddr> v6;
+    for (const LocalAddrSpec& a : spec.addresses) {
+      if (a.port == ps.name && !a.prefix.addr.isV4())
+        v6.push_back(a.prefix.addr);
+    }
+    PortCtx pc;
+    Status s = setupPort(ps, tx_queues, *pool, v6, &pc);
+    if (!s)
+      return s.withContext("port " + ps.name);
+    pc.pool = *pool;
+    started_ports.push_back(pc.port_id);
+    ctx.ports.push_back(pc);
+  }
+
+  // Local addresses and their connected routes.
+  auto rt = RouteTable::create(prefix + "rt", spec.route_capacity, SOCKET_ID_ANY);
+  if (!rt)
+    return rt.status();
+  routes = std::move(*rt);
+  ctx.routes = routes.get();
+  for (const LocalAddrSpec& a : spec.addresses) {
+    auto idx = portIndex(a.port);
+    if (!idx)
+      return idx.status().withContext("address " + a.prefix.toString());
+    ctx.locals.add(*idx, a.prefix);
+    Nexthop nh;
+    nh.port_idx = *idx;
+    if (Status s = routes->add(a.prefix, nh); !s)
+      return s;
+  }
+  for (const RouteSpec& r : spec.routes) {
+    Nexthop nh;
+    nh.connected = !r.via.has_value();
+    if (r.via)
+      nh.gateway = *r.via;
+    if (!r.port.empty()) {
+      auto idx = portIndex(r.port);
+      if (!idx)
+        return idx.status().withContext("route " + r.prefix.toString());
+      nh.port_idx = *idx;
+    } else {
+      bool found = false;
+      for (const LocalAddr& l : ctx.locals.all()) {
+        if (r.via && l.prefix.contains(*r.via)) {
+          nh.port_idx = l.port_idx;
+          found = true;
+          break;
+        }
+      }
+      if (!found) {
+        return Status::error("route " + r.prefix.toString() +
+                             ": gateway is on no connected subnet and no port is given");
+      }
+    }
+    if (Status s = routes->add(r.prefix, nh); !s)
+      return s;
+  }
+
+  auto nt = NeighborTable::create(prefix + "neigh", spec.neighbor_capacity, SOCKET_ID_ANY);
+  if (!nt)
+    return nt.status();
+  neighbors = std::move(*nt);
+  ctx.neighbors = neighbors.get();
+  for (const NeighborSpec& n : spec.neighbors) {
+    auto idx = portIndex(n.port);
+    if (!idx)
+      return idx.status().withContext("neighbor " + n.addr.toString());
+    if (Status s = neighbors->set(*idx, n.addr, n.mac, true); !s)
+      return s;
+  }
+
+  // RCU: every worker reports quiescent states; later table swaps wait on it.
+  size_t qsbr_size = rte_rcu_qsbr_get_memsize(static_cast<uint32_t>(spec.workers.size()));
+  ctx.qsbr = static_cast<rte_rcu_qsbr*>(rte_zmalloc("sluice_qsbr", qsbr_size, RTE_CACHE_LINE_SIZE));
+  if (ctx.qsbr == nullptr ||
+      rte_rcu_qsbr_init(ctx.qsbr, static_cast<uint32_t>(spec.workers.size())) != 0) {
+    return Status::error("cannot set up RCU");
+  }
+
+  // Workers and their queues.
+  for (unsigned i = 0; i < spec.workers.size(); i++) {
+    const WorkerSpec& ws = spec.workers[i];
+    std::vector<RxQueue> rx;
+    for (const RxQueueRef& ref : ws.rx) {
+      auto idx = portIndex(ref.port);
+      if (!idx)
+        return idx.status().withContext("worker " + std::to_string(ws.lcore));
+      rx.push_back({*idx, ctx.ports[*idx].port_id, ref.queue});
+    }
+    auto ring = NeighborEventRing::create(prefix + "nev" + std::to_string(i),
+                                          static_cast<int>(rte_lcore_to_socket_id(ws.lcore)));
+    if (!ring)
+      return ring.status();
+    workers.push_back(std::make_unique<Worker>(ctx, i, ws.lcore, std::move(rx), ring->get()));
+    events.push_back(std::move(*ring));
+  }
+  return Status::ok();
+}
+
+DataplaneImpl::~DataplaneImpl() {
+  for (auto& w : workers)
+    w->release();
+  for (uint16_t p : started_ports)
+    closePort(p);
+  workers.clear();
+  for (auto& [socket, pool] : pools)
+    rte_mempool_free(pool);
+  rte_free(ctx.qsbr);
+}
+
+Dataplane::Dataplane(std::unique_ptr<DataplaneImpl> impl) : impl_(std::move(impl)) {}
+
+Dataplane::~Dataplane() {
+  stop();
+}
+
+Result<std::unique_ptr<Dataplane>> Dataplane::create(const DataplaneSpec& spec) {
+  auto impl = std::make_unique<DataplaneImpl>();
+  if (Status s = impl->build(spec); !s)
+    return s;
+  return std::unique_ptr<Dataplane>(new Dataplane(std::move(impl)));
+}
+
+Status Dataplane::launch() {
+  if (impl_->launched)
+    return Status::error("already launched");
+  impl_->stop.store(false);
+  for (auto& w : impl_->workers) {
+    if (int rc = rte_eal_remote_launch(workerMain, impl_.get(), w->lcore()); rc != 0) {
+      stop();
+      return Status::error("cannot launch worker on lcore " + std::to_string(w->lcore()) + ": " +
+                           rte_strerror(-rc));
+    }
+    impl_->launched = true;
+  }
+  return Status::ok();
+}
+
+void Dataplane::stop() {
+  if (!impl_->launched)
+    return;
+  impl_->stop.store(true);
+  for (auto& w : impl_->workers)
+    rte_eal_wait_lcore(w->lcore());
+  impl_->launched = false;
+}
+
+void Dataplane::pollControl() {
+  NeighborEvent batch[64];
+  for (auto& ring : impl_->events) {
+    unsigned n;
+    while ((n = ring->drain(batch, 64)) != 0) {
+      for (unsigned i = 0; i < n; i++) {
+        const NeighborEvent& ev = batch[i];
+        IpAddr addr;
+        addr.family = static_cast<Family>(ev.family);
+        std::memcpy(addr.bytes.data(), ev.addr, addr.size());
+        MacAddr mac;
+        std::memcpy(mac.bytes.data(), ev.mac, 6);
+        Status s = impl_->neighbors->set(ev.port_idx, addr, mac, false);
+        if (!s)
+          RTE_LOG(WARNING, USER1, "neighbor %s: %s\n", addr.toString().c_str(),
+                  s.message().c_str());
+      }
+    }
+  }
+}
+
+unsigned Dataplane::pollWorkerOnce(size_t index) {
+  return impl_->workers.at(index)->pollOnce();
+}
+
+size_t Dataplane::workerCount() const {
+  return impl_->workers.size();
+}
+
+std::vector<WorkerCounterSnapshot> Dataplane::workerCounters() const {
+  std::vector<WorkerCounterSnapshot> out;
+  for (const auto& w : impl_->workers) {
+    WorkerCounterSnapshot s;
+    s.lcore = w->lcore();
+    for (size_t i = 0; i < kWorkerEventCount; i++) {
+      s.events[i] = w->counters().events[i].load(std::memory_order_relaxed);
+    }
+    for (size_t i = 0; i < kDropCount; i++) {
+      s.drops[i] = w->counters().drops[i].load(std::memory_order_relaxed);
+    }
+    out.push_back(s);
+  }
+  return out;
+}
+
+std::vector<PortCounterSnapshot> Dataplane::portCounters() const {
+  std::vector<PortCounterSnapshot> out;
+  for (const PortCtx& p : impl_->ctx.ports) {
+    rte_eth_stats st{};
+    rte_eth_stats_get(p.port_id, &st);
+    PortCounterSnapshot s;
+    s.name = p.name;
+    s.ipackets = st.ipackets;
+    s.opackets = st.opackets;
+    s.ibytes = st.ibytes;
+    s.obytes = st.obytes;
+    s.imissed = st.imissed;
+    s.ierrors = st.ierrors;
+    s.oerrors = st.oerrors;
+    s.rx_nombuf = st.rx_nombuf;
+    out.push_back(s);
+  }
+  return out;
+}
+
+std::vector<NeighborInfo> Dataplane::neighbors() const {
+  std::vector<NeighborInfo> out;
+  for (const auto& e : impl_->neighbors->list()) {
+    out.push_back({impl_->ctx.ports[e.port_idx].name, e.addr, e.mac, e.is_static});
+  }
+  return out;
+}
+
+Result<MacAddr> Dataplane::portMac(const std::string& port) const {
+  for (const PortCtx& p : impl_->ctx.ports) {
+    if (p.name == port)
+      return p.mac;
+  }
+  return Status::error("unknown port '" + port + "'");
+}
+
+}  // namespace sluice::dp

@@ -1,0 +1,46 @@
+// Small helpers the stages share for reading and writing header fields.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+#include "dp/api/types.h"
+
+namespace sluice::dp {
+
+inline uint16_t loadBe16(const uint8_t* p) {
+  return static_cast<uint16_t>(p[0] << 8 | p[1]);
+}
+inline void storeBe16(uint8_t* p, uint16_t v) {
+  p[0] = static_cast<uint8_t>(v >> 8);
+  p[1] = static_cast<uint8_t>(v);
+}
+inline void storeBe32(uint8_t* p, uint32_t v) {
+  storeBe16(p, static_cast<uint16_t>(v >> 16));
+  storeBe16(p + 2, static_cast<uint16_t>(v));
+}
+
+inline constexpr uint16_t kEtherTypeIpv4 = 0x0800;
+inline constexpr uint16_t kEtherTypeArp = 0x0806;
+inline constexpr uint16_t kEtherTypeVlan = 0x8100;
+inline constexpr uint16_t kEtherTypeIpv6 = 0x86dd;
+
+// Length of the Ethernet header writeEth produces for a port's VLAN.
+inline uint16_t ethHeaderLen(uint16_t vlan) {
+  return vlan != 0 ? 18 : 14;
+}
+
+// Writes an Ethernet header (with an 802.1Q tag when vlan != 0) at `p`.
+inline void writeEth(uint8_t* p, const uint8_t* dst, const MacAddr& src, uint16_t vlan,
+                     uint16_t ethertype) {
+  std::memcpy(p, dst, 6);
+  std::memcpy(p + 6, src.bytes.data(), 6);
+  if (vlan != 0) {
+    storeBe16(p + 12, kEtherTypeVlan);
+    storeBe16(p + 14, vlan);
+    p += 4;
+  }
+  storeBe16(p + 12, ethertype);
+}
+
+}  // namespace sluice::dp

@@ -1,0 +1,206 @@
+#include "dp/worker.h"
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_pause.h>
+#include <rte_rcu_qsbr.h>
+
+#include <cstring>
+
+namespace sluice::dp {
+
+Worker::Worker(const DpContext& ctx, unsigned index, unsigned lcore, std::vector<RxQueue> rx,
+               NeighborEventRing* events)
+    : ctx_(ctx), index_(index), lcore_(lcore), rx_(std::move(rx)), events_(events) {}
+
+void Worker::send(uint16_t port_idx, rte_mbuf* m) {
+  TxBuffer& b = tx_[port_idx];
+  b.pkts[b.count++] = m;
+  if (b.count == kBurst)
+    flush(port_idx);
+}
+
+void Worker::drop(rte_mbuf* m, Drop reason) {
+  counters_.drop(reason);
+  rte_pktmbuf_free(m);
+}
+
+void Worker::flush(uint16_t port_idx) {
+  TxBuffer& b = tx_[port_idx];
+  if (b.count == 0)
+    return;
+  uint16_t sent = rte_eth_tx_burst(ctx_.ports[port_idx].port_id, static_cast<uint16_t>(index_),
+                                   b.pkts, b.count);
+  counters_.add(WorkerEvent::tx_packets, sent);
+  for (uint16_t i = sent; i < b.count; i++)
+    drop(b.pkts[i], Drop::tx_full);
+  b.count = 0;
+}
+
+void Worker::flushAll() {
+  for (uint16_t p = 0; p < ctx_.ports.size(); p++)
+    flush(p);
+  last_flush_ = now_;
+}
+
+void Worker::learnNeighbor(uint16_t port_idx, Family family, const uint8_t* addr,
+                           const uint8_t* mac) {
+  MacAddr known;
+  if (ctx_.neighbors->lookup(port_idx, family, addr, &known) &&
+      std::memcmp(known.bytes.data(), mac, 6) == 0) {
+    return;
+  }
+  NeighborEvent ev{};
+  ev.port_idx = port_idx;
+  ev.family = static_cast<uint8_t>(family);
+  std::memcpy(ev.addr, addr, family == Family::kV4 ? 4 : 16);
+  std::memcpy(ev.mac, mac, 6);
+  if (events_->post(ev)) {
+    counters_.add(WorkerEvent::neigh_updates);
+  } else {
+    counters_.add(WorkerEvent::neigh_updates_lost);
+  }
+}
+
+void Worker::handle(rte_mbuf* m, uint16_t port_idx) {
+  if (m->nb_segs != 1)
+    return drop(m, Drop::multi_segment);
+  const auto* data = rte_pktmbuf_mtod(m, const uint8_t*);
+  PacketMeta meta;
+  Drop d = parsePacket(data, rte_pktmbuf_data_len(m), meta);
+  if (d != Drop::kNone)
+    return drop(m, d);
+
+  const PortCtx& port = ctx_.ports[port_idx];
+  if ((meta.has_vlan ? meta.vlan_id : 0) != port.vlan)
+    return drop(m, Drop::vlan_mismatch);
+  // Broadcast and multicast frames pass; unicast ones must be ours.
+  if ((data[0] & 1) == 0 && std::memcmp(data, port.mac.bytes.data(), 6) != 0) {
+    return drop(m, Drop::eth_not_for_us);
+  }
+
+  switch (meta.l3) {
+    case L3::kArp:
+      d = arpInput(*this, m, meta, port_idx);
+      break;
+    case L3::kIpv4:
+    case L3::kIpv6: {
+      Family family = meta.l3 == L3::kIpv4 ? Family::kV4 : Family::kV6;
+      if (family == Family::kV6 && meta.proto == 58 &&
+          (meta.icmp_type == 135 || meta.icmp_type == 136)) {
+        d = ndInput(*this, m, meta, port_idx);
+        break;
+      }
+      const uint8_t* dst = data + meta.l3_off + (family == Family::kV4 ? 16 : 24);
+      if (ctx_.locals.find(family, dst) == nullptr) {
+        d = Drop::not_local;
+        break;
+      }
+      bool echo = (family == Family::kV4 && meta.proto == 1 && meta.icmp_type == 8) ||
+                  (family == Family::kV6 && meta.proto == 58 && meta.icmp_type == 128);
+      d = echo ? echoInput(*this, m, meta, port_idx) : Drop::local_unhandled;
+      break;
+    }
+    case L3::kNone:
+      d = Drop::ethertype_unsupported;
+      break;
+  }
+  if (d != Drop::kNone)
+    drop(m, d);
+}
+
+void Worker::servicePending() {
+  pending_.sweep([this](PendingPacket& p) {
+    if (l2Release(*this, p))
+      return true;
+    if (now_ >= p.deadline) {
+      drop(p.m, Drop::neigh_timeout);
+      return true;
+    }
+    if (now_ >= p.next_probe) {
+      solicit(*this, p.port_idx, p.nexthop);
+      // Every packet waiting on this next hop shares the probe schedule.
+      uint64_t next = now_ + ctx_.probe_interval_tsc;
+      pending_.sweep([&](PendingPacket& q) {
+        if (q.port_idx == p.port_idx && q.nexthop == p.nexthop)
+          q.next_probe = next;
+        return false;
+      });
+    }
+    return false;
+  });
+}
+
+unsigned Worker::pollOnce() {
+  now_ = rte_rdtsc();
+  unsigned total = 0;
+  bool drained = true;
+  for (const RxQueue& q : rx_) {
+    rte_mbuf* pkts[kBurst];
+    uint16_t n = rte_eth_rx_burst(q.port_id, q.queue, pkts, kBurst);
+    if (n == 0)
+      continue;
+    if (n == kBurst)
+      drained = false;
+    counters_.add(WorkerEvent::rx_packets, n);
+    counters_.add(WorkerEvent::rx_bursts);
+    for (uint16_t i = 0; i < n; i++) {
+      if (i + 1 < n)
+        rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
+      handle(pkts[i], q.port_idx);
+    }
+    total += n;
+  }
+  if (pending_.size() != 0)
+    servicePending();
+  // Flush when the queues ran dry (nothing more is coming soon) or when the
+  // drain timer says buffered packets have waited long enough.
+  if (drained || now_ - last_flush_ >= ctx_.tx_drain_tsc)
+    flushAll();
+  return total;
+}
+
+void Worker::run(const std::atomic<bool>& stop) {
+  rte_rcu_qsbr_thread_register(ctx_.qsbr, index_);
+  rte_rcu_qsbr_thread_online(ctx_.qsbr, index_);
+  const IdleSpec& idle = ctx_.idle;
+  uint32_t empty = 0;
+  uint32_t sleep_us = 1;
+  while (!stop.load(std::memory_order_relaxed)) {
+    unsigned n = pollOnce();
+    rte_rcu_qsbr_quiescent(ctx_.qsbr, index_);
+    if (n != 0 || idle.policy == IdlePolicy::kBusy) {
+      empty = 0;
+      sleep_us = 1;
+      continue;
+    }
+    // A packet waiting for its next hop needs the loop to keep turning.
+    if (++empty < idle.pause_after)
+      continue;
+    if (empty < idle.sleep_after || pending_.size() != 0) {
+      rte_pause();
+      continue;
+    }
+    // Asleep, this worker must not hold up RCU grace periods.
+    rte_rcu_qsbr_thread_offline(ctx_.qsbr, index_);
+    counters_.add(WorkerEvent::idle_sleeps);
+    rte_delay_us_sleep(sleep_us);
+    rte_rcu_qsbr_thread_online(ctx_.qsbr, index_);
+    if (sleep_us < idle.max_sleep_us)
+      sleep_us = std::min(sleep_us * 2, idle.max_sleep_us);
+  }
+  rte_rcu_qsbr_thread_offline(ctx_.qsbr, index_);
+  rte_rcu_qsbr_thread_unregister(ctx_.qsbr, index_);
+}
+
+void Worker::release() {
+  now_ = rte_rdtsc();
+  flushAll();
+  pending_.sweep([this](PendingPacket& p) {
+    drop(p.m, Drop::neigh_timeout);
+    return true;
+  });
+}
+
+}  // namespace sluice::dp

@@ -1,0 +1,98 @@
+// A worker lcore: polls its (port, rx queue) pairs and runs every packet to
+// completion. Owns one tx queue per port, its counters, its pending queue and
+// its ring of neighbor learnings. Nothing here makes a syscall, takes a lock,
+// allocates from the heap, logs or throws (the backoff sleep is the one
+// documented exception, taken only when there is nothing to do).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <vector>
+
+#include "dp/api/counters.h"
+#include "dp/context.h"
+#include "dp/parse.h"
+#include "dp/pending.h"
+
+struct rte_mbuf;
+
+namespace sluice::dp {
+
+inline constexpr uint16_t kBurst = 32;
+inline constexpr uint16_t kMaxPorts = 16;
+
+struct RxQueue {
+  uint16_t port_idx;
+  uint16_t port_id;
+  uint16_t queue;
+};
+
+class Worker {
+ public:
+  Worker(const DpContext& ctx, unsigned index, unsigned lcore, std::vector<RxQueue> rx,
+         NeighborEventRing* events);
+
+  // One pass over every rx queue, then pending packets and tx drain.
+  // Returns the number of packets received.
+  unsigned pollOnce();
+  // Polls until `stop` is set, applying the idle policy.
+  void run(const std::atomic<bool>& stop);
+  // Frees whatever is still buffered or pending (after the worker stopped).
+  void release();
+
+  const DpContext& ctx() const { return ctx_; }
+  WorkerCounters& counters() { return counters_; }
+  const WorkerCounters& counters() const { return counters_; }
+  unsigned lcore() const { return lcore_; }
+  unsigned index() const { return index_; }
+
+  // Buffers `m` for transmission on port `port_idx`.
+  void send(uint16_t port_idx, rte_mbuf* m);
+  // Frees `m` and counts the reason.
+  void drop(rte_mbuf* m, Drop reason);
+  // Tells the control plane that `addr` on `port_idx` is at `mac`, unless
+  // the neighbor table already says so.
+  void learnNeighbor(uint16_t port_idx, Family family, const uint8_t* addr, const uint8_t* mac);
+  PendingQueue& pending() { return pending_; }
+  uint64_t now() const { return now_; }
+
+ private:
+  void handle(rte_mbuf* m, uint16_t port_idx);
+  void flush(uint16_t port_idx);
+  void flushAll();
+  void servicePending();
+
+  const DpContext& ctx_;
+  unsigned index_;
+  unsigned lcore_;
+  std::vector<RxQueue> rx_;
+  NeighborEventRing* events_;
+  uint64_t now_ = 0;
+  uint64_t last_flush_ = 0;
+  PendingQueue pending_;
+
+  struct TxBuffer {
+    uint16_t count = 0;
+    rte_mbuf* pkts[kBurst];
+  };
+  TxBuffer tx_[kMaxPorts];
+  alignas(64) WorkerCounters counters_{};
+};
+
+// Stage entry points (one file each). Each consumes the mbuf: it sends it,
+// holds it, or returns the reason the caller drops it for.
+Drop arpInput(Worker& w, rte_mbuf* m, const PacketMeta& meta, uint16_t port_idx);
+Drop ndInput(Worker& w, rte_mbuf* m, const PacketMeta& meta, uint16_t port_idx);
+Drop echoInput(Worker& w, rte_mbuf* m, const PacketMeta& meta, uint16_t port_idx);
+// Routes an IP packet whose data starts at its L3 header (m->l3_len set):
+// route lookup, neighbor lookup (holding the packet while it resolves),
+// Ethernet header, checksum finish, tx buffer.
+Drop l2Output(Worker& w, rte_mbuf* m, Family family);
+// Sends the packet a pending entry holds, if its next hop is now known.
+bool l2Release(Worker& w, PendingPacket& p);
+// ARP request or neighbor solicitation for `target` on `port_idx`.
+void solicit(Worker& w, uint16_t port_idx, const IpAddr& target);
+void arpSolicit(Worker& w, uint16_t port_idx, const IpAddr& target);
+void ndSolicit(Worker& w, uint16_t port_idx, const IpAddr& target);
+
+}  // namespace sluice::dp
