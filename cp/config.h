@@ -14,10 +14,10 @@
 namespace sluice::cp {
 
 struct Config {
-  std::string source;                  // file name the config came from
-  std::vector<std::string> eal_args;   // eal.args, passed through as they are
-  unsigned main_lcore = 0;             // the control plane's lcore
-  std::optional<unsigned> main_cpu;    // its CPU; defaults to main_lcore
+  std::string source;                 // file name the config came from
+  std::vector<std::string> eal_args;  // eal.args, passed through as they are
+  unsigned main_lcore = 0;            // the control plane's lcore
+  std::optional<unsigned> main_cpu;   // its CPU; defaults to main_lcore
   dp::LogLevel log_level = dp::LogLevel::kInfo;
   dp::DataplaneSpec dataplane;
 };

@@ -44,26 +44,22 @@ bool parseArgs(int argc, char** argv, Options* o) {
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
     auto value = [&](std::string* out) {
-      if (i + 1 >= argc)
-        return false;
+      if (i + 1 >= argc) return false;
       *out = argv[++i];
       return true;
     };
     std::string v;
     if (a == "--config") {
-      if (!value(&o->config_path) || o->config_path.empty())
-        return false;
+      if (!value(&o->config_path) || o->config_path.empty()) return false;
     } else if (a == "--check") {
       o->check = true;
     } else if (a == "--print-default-config") {
       o->print_default = true;
     } else if (a == "--stats-interval") {
-      if (!value(&v))
-        return false;
+      if (!value(&v)) return false;
       char* end = nullptr;
       unsigned long n = std::strtoul(v.c_str(), &end, 10);
-      if (end == v.c_str() || *end != '\0' || n > 86400)
-        return false;
+      if (end == v.c_str() || *end != '\0' || n > 86400) return false;
       o->stats_interval_s = static_cast<unsigned>(n);
     } else if (a == "-h" || a == "--help") {
       usage(stdout);
@@ -89,8 +85,7 @@ std::string formatWorker(const dp::WorkerCounterSnapshot& s) {
       drops += std::string(" ") + dp::kDropNames[i] + "=" + std::to_string(s.drops[i]);
     }
   }
-  if (!drops.empty())
-    line += " drops:" + drops;
+  if (!drops.empty()) line += " drops:" + drops;
   return line.empty() ? " idle" : line;
 }
 
@@ -126,8 +121,7 @@ void printSummary(const Config& c, const dp::Dataplane& dp) {
   }
   for (const auto& w : c.dataplane.workers) {
     std::string rx;
-    for (const auto& q : w.rx)
-      rx += " " + q.port + "/" + std::to_string(q.queue);
+    for (const auto& q : w.rx) rx += " " + q.port + "/" + std::to_string(q.queue);
     std::printf("worker %u: cpu %u rx%s\n", w.lcore, w.cpu.value_or(w.lcore), rx.c_str());
   }
   std::printf("idle policy: %s\n",
@@ -162,8 +156,7 @@ int run(const Config& config, const Options& opts, const char* argv0) {
       while (g_stop == 0) {
         plane.pollControl();
         if (opts.stats_interval_s != 0 && std::chrono::steady_clock::now() >= next_stats) {
-          if (next_stats.time_since_epoch().count() != 0)
-            printCounters(plane, "-- counters");
+          if (next_stats.time_since_epoch().count() != 0) printCounters(plane, "-- counters");
           next_stats =
               std::chrono::steady_clock::now() + std::chrono::seconds(opts.stats_interval_s);
         }

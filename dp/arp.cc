@@ -40,12 +40,10 @@ Drop arpInput(Worker& w, rte_mbuf* m, const PacketMeta& meta, uint16_t port_idx)
     rte_pktmbuf_free(m);
     return Drop::kNone;
   }
-  if (meta.arp_op != kArpRequest)
-    return Drop::arp_op_unsupported;
+  if (meta.arp_op != kArpRequest) return Drop::arp_op_unsupported;
 
   const LocalAddr* local = w.ctx().locals.findOnPort(port_idx, Family::kV4, arp + kTpa);
-  if (local == nullptr)
-    return Drop::arp_not_for_us;
+  if (local == nullptr) return Drop::arp_not_for_us;
   learnSender(w, arp, port_idx);
 
   // Turn the request into the reply in place.
@@ -65,11 +63,12 @@ Drop arpInput(Worker& w, rte_mbuf* m, const PacketMeta& meta, uint16_t port_idx)
 void arpSolicit(Worker& w, uint16_t port_idx, const IpAddr& target) {
   const PortCtx& port = w.ctx().ports[port_idx];
   const LocalAddr* src = w.ctx().locals.sourceFor(port_idx, target);
-  if (src == nullptr)
-    return;
+  if (src == nullptr) return;
   rte_mbuf* m = rte_pktmbuf_alloc(port.pool);
-  if (m == nullptr)
+  if (m == nullptr) {
+    w.counters().add(WorkerEvent::alloc_failures);
     return;
+  }
   uint16_t l2 = ethHeaderLen(port.vlan);
   auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, l2 + kArpLen));
   static const uint8_t kBroadcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};

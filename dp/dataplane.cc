@@ -56,8 +56,7 @@ int workerMain(void* arg) {
   auto* impl = static_cast<DataplaneImpl*>(arg);
   unsigned lcore = rte_lcore_id();
   for (auto& w : impl->workers) {
-    if (w->lcore() == lcore)
-      w->run(impl->stop);
+    if (w->lcore() == lcore) w->run(impl->stop);
   }
   return 0;
 }
@@ -65,8 +64,7 @@ int workerMain(void* arg) {
 }  // namespace
 
 Result<rte_mempool*> DataplaneImpl::poolFor(int socket, uint32_t mbufs) {
-  if (auto it = pools.find(socket); it != pools.end())
-    return it->second;
+  if (auto it = pools.find(socket); it != pools.end()) return it->second;
   std::string name = objectPrefix() + "mbuf_s" + std::to_string(socket);
   rte_mempool* pool =
       rte_pktmbuf_pool_create(name.c_str(), mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
@@ -80,8 +78,7 @@ Result<rte_mempool*> DataplaneImpl::poolFor(int socket, uint32_t mbufs) {
 
 Result<uint16_t> DataplaneImpl::portIndex(const std::string& name) const {
   for (uint16_t i = 0; i < ctx.ports.size(); i++) {
-    if (ctx.ports[i].name == name)
-      return i;
+    if (ctx.ports[i].name == name) return i;
   }
   return Status::error("unknown port '" + name + "'");
 }
@@ -116,17 +113,14 @@ Status DataplaneImpl::build(const DataplaneSpec& spec) {
                            "' not found (not probed by the EAL)");
     }
     auto pool = poolFor(portSocket(port_id), spec.mbufs_per_socket);
-    if (!pool)
-      return pool.status();
+    if (!pool) return pool.status();
     std::vector<IpAddr> v6;
     for (const LocalAddrSpec& a : spec.addresses) {
-      if (a.port == ps.name && !a.prefix.addr.isV4())
-        v6.push_back(a.prefix.addr);
+      if (a.port == ps.name && !a.prefix.addr.isV4()) v6.push_back(a.prefix.addr);
     }
     PortCtx pc;
     Status s = setupPort(ps, tx_queues, *pool, v6, &pc);
-    if (!s)
-      return s.withContext("port " + ps.name);
+    if (!s) return s.withContext("port " + ps.name);
     pc.pool = *pool;
     started_ports.push_back(pc.port_id);
     ctx.ports.push_back(pc);
@@ -134,29 +128,24 @@ Status DataplaneImpl::build(const DataplaneSpec& spec) {
 
   // Local addresses and their connected routes.
   auto rt = RouteTable::create(prefix + "rt", spec.route_capacity, SOCKET_ID_ANY);
-  if (!rt)
-    return rt.status();
+  if (!rt) return rt.status();
   routes = std::move(*rt);
   ctx.routes = routes.get();
   for (const LocalAddrSpec& a : spec.addresses) {
     auto idx = portIndex(a.port);
-    if (!idx)
-      return idx.status().withContext("address " + a.prefix.toString());
+    if (!idx) return idx.status().withContext("address " + a.prefix.toString());
     ctx.locals.add(*idx, a.prefix);
     Nexthop nh;
     nh.port_idx = *idx;
-    if (Status s = routes->add(a.prefix, nh); !s)
-      return s;
+    if (Status s = routes->add(a.prefix, nh); !s) return s;
   }
   for (const RouteSpec& r : spec.routes) {
     Nexthop nh;
     nh.connected = !r.via.has_value();
-    if (r.via)
-      nh.gateway = *r.via;
+    if (r.via) nh.gateway = *r.via;
     if (!r.port.empty()) {
       auto idx = portIndex(r.port);
-      if (!idx)
-        return idx.status().withContext("route " + r.prefix.toString());
+      if (!idx) return idx.status().withContext("route " + r.prefix.toString());
       nh.port_idx = *idx;
     } else {
       bool found = false;
@@ -172,21 +161,17 @@ Status DataplaneImpl::build(const DataplaneSpec& spec) {
                              ": gateway is on no connected subnet and no port is given");
       }
     }
-    if (Status s = routes->add(r.prefix, nh); !s)
-      return s;
+    if (Status s = routes->add(r.prefix, nh); !s) return s;
   }
 
   auto nt = NeighborTable::create(prefix + "neigh", spec.neighbor_capacity, SOCKET_ID_ANY);
-  if (!nt)
-    return nt.status();
+  if (!nt) return nt.status();
   neighbors = std::move(*nt);
   ctx.neighbors = neighbors.get();
   for (const NeighborSpec& n : spec.neighbors) {
     auto idx = portIndex(n.port);
-    if (!idx)
-      return idx.status().withContext("neighbor " + n.addr.toString());
-    if (Status s = neighbors->set(*idx, n.addr, n.mac, true); !s)
-      return s;
+    if (!idx) return idx.status().withContext("neighbor " + n.addr.toString());
+    if (Status s = neighbors->set(*idx, n.addr, n.mac, true); !s) return s;
   }
 
   // RCU: every worker reports quiescent states; later table swaps wait on it.
@@ -203,14 +188,12 @@ Status DataplaneImpl::build(const DataplaneSpec& spec) {
     std::vector<RxQueue> rx;
     for (const RxQueueRef& ref : ws.rx) {
       auto idx = portIndex(ref.port);
-      if (!idx)
-        return idx.status().withContext("worker " + std::to_string(ws.lcore));
+      if (!idx) return idx.status().withContext("worker " + std::to_string(ws.lcore));
       rx.push_back({*idx, ctx.ports[*idx].port_id, ref.queue});
     }
     auto ring = NeighborEventRing::create(prefix + "nev" + std::to_string(i),
                                           static_cast<int>(rte_lcore_to_socket_id(ws.lcore)));
-    if (!ring)
-      return ring.status();
+    if (!ring) return ring.status();
     workers.push_back(std::make_unique<Worker>(ctx, i, ws.lcore, std::move(rx), ring->get()));
     events.push_back(std::move(*ring));
   }
@@ -218,13 +201,10 @@ Status DataplaneImpl::build(const DataplaneSpec& spec) {
 }
 
 DataplaneImpl::~DataplaneImpl() {
-  for (auto& w : workers)
-    w->release();
-  for (uint16_t p : started_ports)
-    closePort(p);
+  for (auto& w : workers) w->release();
+  for (uint16_t p : started_ports) closePort(p);
   workers.clear();
-  for (auto& [socket, pool] : pools)
-    rte_mempool_free(pool);
+  for (auto& [socket, pool] : pools) rte_mempool_free(pool);
   rte_free(ctx.qsbr);
 }
 
@@ -236,14 +216,12 @@ Dataplane::~Dataplane() {
 
 Result<std::unique_ptr<Dataplane>> Dataplane::create(const DataplaneSpec& spec) {
   auto impl = std::make_unique<DataplaneImpl>();
-  if (Status s = impl->build(spec); !s)
-    return s;
+  if (Status s = impl->build(spec); !s) return s;
   return std::unique_ptr<Dataplane>(new Dataplane(std::move(impl)));
 }
 
 Status Dataplane::launch() {
-  if (impl_->launched)
-    return Status::error("already launched");
+  if (impl_->launched) return Status::error("already launched");
   impl_->stop.store(false);
   for (auto& w : impl_->workers) {
     if (int rc = rte_eal_remote_launch(workerMain, impl_.get(), w->lcore()); rc != 0) {
@@ -257,11 +235,9 @@ Status Dataplane::launch() {
 }
 
 void Dataplane::stop() {
-  if (!impl_->launched)
-    return;
+  if (!impl_->launched) return;
   impl_->stop.store(true);
-  for (auto& w : impl_->workers)
-    rte_eal_wait_lcore(w->lcore());
+  for (auto& w : impl_->workers) rte_eal_wait_lcore(w->lcore());
   impl_->launched = false;
 }
 
@@ -340,8 +316,7 @@ std::vector<NeighborInfo> Dataplane::neighbors() const {
 
 Result<MacAddr> Dataplane::portMac(const std::string& port) const {
   for (const PortCtx& p : impl_->ctx.ports) {
-    if (p.name == port)
-      return p.mac;
+    if (p.name == port) return p.mac;
   }
   return Status::error("unknown port '" + port + "'");
 }

@@ -13,8 +13,7 @@ Status initEal(const std::vector<std::string>& args) {
   static std::vector<char*> argv;
   kept = args;
   argv.clear();
-  for (auto& a : kept)
-    argv.push_back(a.data());
+  for (auto& a : kept) argv.push_back(a.data());
   argv.push_back(nullptr);
   if (rte_eal_init(static_cast<int>(kept.size()), argv.data()) < 0) {
     return Status::error(std::string("rte_eal_init: ") + rte_strerror(rte_errno));

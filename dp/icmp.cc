@@ -31,14 +31,12 @@ Drop echoInput(Worker& w, rte_mbuf* m, const PacketMeta& meta, uint16_t /*port_i
   // turn into a reply that looks valid.
   uint16_t old_word = loadBe16(icmp);
   if (family == Family::kV4) {
-    if (internetChecksum(icmp, len) != 0)
-      return Drop::icmp_bad_checksum;
+    if (internetChecksum(icmp, len) != 0) return Drop::icmp_bad_checksum;
     swap(ip + 12, ip + 16, 4);
     ip[8] = kReplyTtl;
     icmp[0] = 0;  // echo reply
   } else {
-    if (l4ChecksumV6(ip + 8, ip + 24, 58, icmp, len) != 0)
-      return Drop::icmp_bad_checksum;
+    if (l4ChecksumV6(ip + 8, ip + 24, 58, icmp, len) != 0) return Drop::icmp_bad_checksum;
     swap(ip + 8, ip + 24, 16);
     ip[7] = kReplyTtl;
     icmp[0] = 129;  // echo reply

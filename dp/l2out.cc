@@ -17,8 +17,7 @@ Drop emit(Worker& w, rte_mbuf* m, uint16_t port_idx, const MacAddr& mac) {
   bool v4 = (ip[0] >> 4) == 4;
   uint16_t l2 = ethHeaderLen(port.vlan);
   auto* eth = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, l2));
-  if (eth == nullptr)
-    return Drop::no_headroom;
+  if (eth == nullptr) return Drop::no_headroom;
   writeEth(eth, mac.bytes.data(), port.mac, port.vlan, v4 ? kEtherTypeIpv4 : kEtherTypeIpv6);
   if (v4) {
     storeBe16(ip + 10, 0);
@@ -47,8 +46,7 @@ Drop l2Output(Worker& w, rte_mbuf* m, Family family) {
   const uint8_t* ip = rte_pktmbuf_mtod(m, const uint8_t*);
   const uint8_t* dst = ip + (family == Family::kV4 ? 16 : 24);
   const Nexthop* nh = w.ctx().routes->lookup(family, dst);
-  if (nh == nullptr)
-    return Drop::no_route;
+  if (nh == nullptr) return Drop::no_route;
 
   IpAddr next = nh->gateway;
   if (nh->connected) {
@@ -62,8 +60,7 @@ Drop l2Output(Worker& w, rte_mbuf* m, Family family) {
   }
 
   PendingQueue& pending = w.pending();
-  if (pending.full())
-    return Drop::pending_full;
+  if (pending.full()) return Drop::pending_full;
   PendingPacket p;
   p.m = m;
   p.port_idx = nh->port_idx;
@@ -73,8 +70,7 @@ Drop l2Output(Worker& w, rte_mbuf* m, Family family) {
   p.next_probe = waiting != nullptr ? waiting->next_probe : w.now() + w.ctx().probe_interval_tsc;
   pending.push(p);
   w.counters().add(WorkerEvent::pending_held);
-  if (waiting == nullptr)
-    solicit(w, nh->port_idx, next);
+  if (waiting == nullptr) solicit(w, nh->port_idx, next);
   return Drop::kNone;
 }
 
@@ -85,8 +81,7 @@ bool l2Release(Worker& w, PendingPacket& p) {
   }
   w.counters().add(WorkerEvent::pending_released);
   Drop d = emit(w, p.m, p.port_idx, mac);
-  if (d != Drop::kNone)
-    w.drop(p.m, d);
+  if (d != Drop::kNone) w.drop(p.m, d);
   return true;
 }
 

@@ -11,8 +11,7 @@ bool sameAddr(const IpAddr& a, Family family, const uint8_t* addr) {
 
 const LocalAddr* LocalAddrs::find(Family family, const uint8_t* addr) const {
   for (const LocalAddr& l : addrs_) {
-    if (sameAddr(l.prefix.addr, family, addr))
-      return &l;
+    if (sameAddr(l.prefix.addr, family, addr)) return &l;
   }
   return nullptr;
 }
@@ -20,8 +19,7 @@ const LocalAddr* LocalAddrs::find(Family family, const uint8_t* addr) const {
 const LocalAddr* LocalAddrs::findOnPort(uint16_t port_idx, Family family,
                                         const uint8_t* addr) const {
   for (const LocalAddr& l : addrs_) {
-    if (l.port_idx == port_idx && sameAddr(l.prefix.addr, family, addr))
-      return &l;
+    if (l.port_idx == port_idx && sameAddr(l.prefix.addr, family, addr)) return &l;
   }
   return nullptr;
 }
@@ -29,20 +27,16 @@ const LocalAddr* LocalAddrs::findOnPort(uint16_t port_idx, Family family,
 const LocalAddr* LocalAddrs::sourceFor(uint16_t port_idx, const IpAddr& dst) const {
   const LocalAddr* first = nullptr;
   for (const LocalAddr& l : addrs_) {
-    if (l.port_idx != port_idx || l.prefix.addr.family != dst.family)
-      continue;
-    if (l.prefix.contains(dst))
-      return &l;
-    if (first == nullptr)
-      first = &l;
+    if (l.port_idx != port_idx || l.prefix.addr.family != dst.family) continue;
+    if (l.prefix.contains(dst)) return &l;
+    if (first == nullptr) first = &l;
   }
   return first;
 }
 
 bool LocalAddrs::onLink(uint16_t port_idx, const IpAddr& addr) const {
   for (const LocalAddr& l : addrs_) {
-    if (l.port_idx == port_idx && l.prefix.contains(addr))
-      return true;
+    if (l.port_idx == port_idx && l.prefix.contains(addr)) return true;
   }
   return false;
 }

@@ -32,8 +32,7 @@ const uint8_t* findLlOption(const uint8_t* icmp, uint16_t len, uint8_t type, boo
       *ok = false;
       return nullptr;
     }
-    if (icmp[off] == type && icmp[off + 1] == 1)
-      found = icmp + off + 2;
+    if (icmp[off] == type && icmp[off + 1] == 1) found = icmp + off + 2;
     off = static_cast<uint16_t>(off + icmp[off + 1] * 8);
   }
   return found;
@@ -69,8 +68,7 @@ Drop ndInput(Worker& w, rte_mbuf* m, const PacketMeta& meta, uint16_t port_idx) 
   if (meta.ttl != 255 || meta.icmp_code != 0 || len < kNdLen || icmp[8] == 0xff) {
     return Drop::nd_malformed;
   }
-  if (l4ChecksumV6(ip + 8, ip + 24, kIcmp6, icmp, len) != 0)
-    return Drop::icmp_bad_checksum;
+  if (l4ChecksumV6(ip + 8, ip + 24, kIcmp6, icmp, len) != 0) return Drop::icmp_bad_checksum;
   bool ok = true;
   const uint8_t* target = icmp + 8;
   IpAddr src{Family::kV6, {}};
@@ -78,8 +76,7 @@ Drop ndInput(Worker& w, rte_mbuf* m, const PacketMeta& meta, uint16_t port_idx) 
 
   if (meta.icmp_type == kNa) {
     const uint8_t* tll = findLlOption(icmp, len, kOptTargetLl, &ok);
-    if (!ok)
-      return Drop::nd_malformed;
+    if (!ok) return Drop::nd_malformed;
     IpAddr t{Family::kV6, {}};
     std::memcpy(t.bytes.data(), target, 16);
     if (tll != nullptr && unicastMac(tll) && w.ctx().locals.onLink(port_idx, t)) {
@@ -93,11 +90,9 @@ Drop ndInput(Worker& w, rte_mbuf* m, const PacketMeta& meta, uint16_t port_idx) 
   const uint8_t* sll = findLlOption(icmp, len, kOptSourceLl, &ok);
   bool dad = src.isUnspecified();
   // A duplicate-address probe carries no source link-layer address.
-  if (!ok || (dad && sll != nullptr))
-    return Drop::nd_malformed;
+  if (!ok || (dad && sll != nullptr)) return Drop::nd_malformed;
   const LocalAddr* local = w.ctx().locals.findOnPort(port_idx, Family::kV6, target);
-  if (local == nullptr)
-    return Drop::nd_not_for_us;
+  if (local == nullptr) return Drop::nd_not_for_us;
   if (sll != nullptr && unicastMac(sll) && w.ctx().locals.onLink(port_idx, src)) {
     w.learnNeighbor(port_idx, Family::kV6, src.bytes.data(), sll);
   }
@@ -119,8 +114,7 @@ Drop ndInput(Worker& w, rte_mbuf* m, const PacketMeta& meta, uint16_t port_idx) 
   uint16_t want = meta.l3_off + 40 + kNdWithLlLen;
   uint16_t have = rte_pktmbuf_data_len(m);
   if (have < want) {
-    if (rte_pktmbuf_append(m, want - have) == nullptr)
-      return Drop::nd_malformed;
+    if (rte_pktmbuf_append(m, want - have) == nullptr) return Drop::nd_malformed;
   } else {
     rte_pktmbuf_trim(m, have - want);
   }
@@ -146,11 +140,12 @@ Drop ndInput(Worker& w, rte_mbuf* m, const PacketMeta& meta, uint16_t port_idx) 
 void ndSolicit(Worker& w, uint16_t port_idx, const IpAddr& target) {
   const PortCtx& port = w.ctx().ports[port_idx];
   const LocalAddr* src = w.ctx().locals.sourceFor(port_idx, target);
-  if (src == nullptr)
-    return;
+  if (src == nullptr) return;
   rte_mbuf* m = rte_pktmbuf_alloc(port.pool);
-  if (m == nullptr)
+  if (m == nullptr) {
+    w.counters().add(WorkerEvent::alloc_failures);
     return;
+  }
   uint16_t l2 = ethHeaderLen(port.vlan);
   auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, l2 + 40 + kNdWithLlLen));
   if (p == nullptr) {

@@ -15,8 +15,7 @@ constexpr uint64_t kValid = 1ULL << 63;
 
 uint64_t packMac(const MacAddr& mac) {
   uint64_t w = 0;
-  for (uint8_t b : mac.bytes)
-    w = (w << 8) | b;
+  for (uint8_t b : mac.bytes) w = (w << 8) | b;
   return w | kValid;
 }
 
@@ -67,11 +66,9 @@ bool NeighborTable::lookup(uint16_t port_idx, Family family, const uint8_t* addr
                            MacAddr* mac) const {
   Key key = makeKey(port_idx, family, addr);
   void* data = nullptr;
-  if (rte_hash_lookup_data(hash_, &key, &data) < 0)
-    return false;
+  if (rte_hash_lookup_data(hash_, &key, &data) < 0) return false;
   uint64_t w = static_cast<const Slot*>(data)->mac_word.load(std::memory_order_acquire);
-  if ((w & kValid) == 0)
-    return false;
+  if ((w & kValid) == 0) return false;
   *mac = unpackMac(w);
   return true;
 }
@@ -82,8 +79,7 @@ Status NeighborTable::set(uint16_t port_idx, const IpAddr& addr, const MacAddr& 
   void* data = nullptr;
   if (rte_hash_lookup_data(hash_, &key, &data) >= 0) {
     auto* slot = static_cast<Slot*>(data);
-    if (slot->is_static && !is_static)
-      return Status::ok();
+    if (slot->is_static && !is_static) return Status::ok();
     slot->is_static = is_static;
     slot->mac_word.store(packMac(mac), std::memory_order_release);
     return Status::ok();
@@ -96,8 +92,7 @@ Status NeighborTable::set(uint16_t port_idx, const IpAddr& addr, const MacAddr& 
   slot.is_static = is_static;
   slot.mac_word.store(packMac(mac), std::memory_order_release);
   int rc = rte_hash_add_key_data(hash_, &key, &slot);
-  if (rc < 0)
-    return Status::error(std::string("rte_hash_add_key_data: ") + rte_strerror(-rc));
+  if (rc < 0) return Status::error(std::string("rte_hash_add_key_data: ") + rte_strerror(-rc));
   used_++;
   return Status::ok();
 }

@@ -4,8 +4,7 @@ namespace sluice::dp {
 
 PendingPacket* PendingQueue::findNexthop(uint16_t port_idx, const IpAddr& nexthop) {
   for (unsigned i = 0; i < count_; i++) {
-    if (slots_[i].port_idx == port_idx && slots_[i].nexthop == nexthop)
-      return &slots_[i];
+    if (slots_[i].port_idx == port_idx && slots_[i].nexthop == nexthop) return &slots_[i];
   }
   return nullptr;
 }

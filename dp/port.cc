@@ -61,8 +61,7 @@ Status setupPort(const PortSpec& spec, uint16_t tx_queues, rte_mempool* pool,
     }
   }
   out->tx_ipv4_cksum_offload = (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) != 0;
-  if (out->tx_ipv4_cksum_offload)
-    conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
+  if (out->tx_ipv4_cksum_offload) conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
   RTE_LOG(INFO, USER1, "port %s: IPv4 checksum %s\n", spec.name.c_str(),
           out->tx_ipv4_cksum_offload ? "offloaded" : "in software");
 
@@ -114,11 +113,9 @@ Status setupPort(const PortSpec& spec, uint16_t tx_queues, rte_mempool* pool,
             spec.name.c_str());
   }
 
-  if (int rc = rte_eth_dev_start(port_id); rc != 0)
-    return rteError("rte_eth_dev_start", rc);
+  if (int rc = rte_eth_dev_start(port_id); rc != 0) return rteError("rte_eth_dev_start", rc);
   rte_ether_addr mac;
-  if (int rc = rte_eth_macaddr_get(port_id, &mac); rc != 0)
-    return rteError("read mac", rc);
+  if (int rc = rte_eth_macaddr_get(port_id, &mac); rc != 0) return rteError("read mac", rc);
   out->name = spec.name;
   out->port_id = port_id;
   std::memcpy(out->mac.bytes.data(), mac.addr_bytes, 6);

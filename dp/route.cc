@@ -74,12 +74,10 @@ const Nexthop* RouteTable::lookup(Family family, const uint8_t* addr) const {
   }
   if (rc != 0) {
     int64_t def = family == Family::kV4 ? default4_ : default6_;
-    if (def < 0)
-      return nullptr;
+    if (def < 0) return nullptr;
     index = static_cast<uint32_t>(def);
   }
-  if (index >= nexthops_.size())
-    return nullptr;
+  if (index >= nexthops_.size()) return nullptr;
   return &nexthops_[index];
 }
 

@@ -17,8 +17,7 @@ Worker::Worker(const DpContext& ctx, unsigned index, unsigned lcore, std::vector
 void Worker::send(uint16_t port_idx, rte_mbuf* m) {
   TxBuffer& b = tx_[port_idx];
   b.pkts[b.count++] = m;
-  if (b.count == kBurst)
-    flush(port_idx);
+  if (b.count == kBurst) flush(port_idx);
 }
 
 void Worker::drop(rte_mbuf* m, Drop reason) {
@@ -28,19 +27,16 @@ void Worker::drop(rte_mbuf* m, Drop reason) {
 
 void Worker::flush(uint16_t port_idx) {
   TxBuffer& b = tx_[port_idx];
-  if (b.count == 0)
-    return;
+  if (b.count == 0) return;
   uint16_t sent = rte_eth_tx_burst(ctx_.ports[port_idx].port_id, static_cast<uint16_t>(index_),
                                    b.pkts, b.count);
   counters_.add(WorkerEvent::tx_packets, sent);
-  for (uint16_t i = sent; i < b.count; i++)
-    drop(b.pkts[i], Drop::tx_full);
+  for (uint16_t i = sent; i < b.count; i++) drop(b.pkts[i], Drop::tx_full);
   b.count = 0;
 }
 
 void Worker::flushAll() {
-  for (uint16_t p = 0; p < ctx_.ports.size(); p++)
-    flush(p);
+  for (uint16_t p = 0; p < ctx_.ports.size(); p++) flush(p);
   last_flush_ = now_;
 }
 
@@ -64,17 +60,14 @@ void Worker::learnNeighbor(uint16_t port_idx, Family family, const uint8_t* addr
 }
 
 void Worker::handle(rte_mbuf* m, uint16_t port_idx) {
-  if (m->nb_segs != 1)
-    return drop(m, Drop::multi_segment);
+  if (m->nb_segs != 1) return drop(m, Drop::multi_segment);
   const auto* data = rte_pktmbuf_mtod(m, const uint8_t*);
   PacketMeta meta;
   Drop d = parsePacket(data, rte_pktmbuf_data_len(m), meta);
-  if (d != Drop::kNone)
-    return drop(m, d);
+  if (d != Drop::kNone) return drop(m, d);
 
   const PortCtx& port = ctx_.ports[port_idx];
-  if ((meta.has_vlan ? meta.vlan_id : 0) != port.vlan)
-    return drop(m, Drop::vlan_mismatch);
+  if ((meta.has_vlan ? meta.vlan_id : 0) != port.vlan) return drop(m, Drop::vlan_mismatch);
   // Broadcast and multicast frames pass; unicast ones must be ours.
   if ((data[0] & 1) == 0 && std::memcmp(data, port.mac.bytes.data(), 6) != 0) {
     return drop(m, Drop::eth_not_for_us);
@@ -106,14 +99,12 @@ void Worker::handle(rte_mbuf* m, uint16_t port_idx) {
       d = Drop::ethertype_unsupported;
       break;
   }
-  if (d != Drop::kNone)
-    drop(m, d);
+  if (d != Drop::kNone) drop(m, d);
 }
 
 void Worker::servicePending() {
   pending_.sweep([this](PendingPacket& p) {
-    if (l2Release(*this, p))
-      return true;
+    if (l2Release(*this, p)) return true;
     if (now_ >= p.deadline) {
       drop(p.m, Drop::neigh_timeout);
       return true;
@@ -123,8 +114,7 @@ void Worker::servicePending() {
       // Every packet waiting on this next hop shares the probe schedule.
       uint64_t next = now_ + ctx_.probe_interval_tsc;
       pending_.sweep([&](PendingPacket& q) {
-        if (q.port_idx == p.port_idx && q.nexthop == p.nexthop)
-          q.next_probe = next;
+        if (q.port_idx == p.port_idx && q.nexthop == p.nexthop) q.next_probe = next;
         return false;
       });
     }
@@ -139,25 +129,20 @@ unsigned Worker::pollOnce() {
   for (const RxQueue& q : rx_) {
     rte_mbuf* pkts[kBurst];
     uint16_t n = rte_eth_rx_burst(q.port_id, q.queue, pkts, kBurst);
-    if (n == 0)
-      continue;
-    if (n == kBurst)
-      drained = false;
+    if (n == 0) continue;
+    if (n == kBurst) drained = false;
     counters_.add(WorkerEvent::rx_packets, n);
     counters_.add(WorkerEvent::rx_bursts);
     for (uint16_t i = 0; i < n; i++) {
-      if (i + 1 < n)
-        rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
+      if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
       handle(pkts[i], q.port_idx);
     }
     total += n;
   }
-  if (pending_.size() != 0)
-    servicePending();
+  if (pending_.size() != 0) servicePending();
   // Flush when the queues ran dry (nothing more is coming soon) or when the
   // drain timer says buffered packets have waited long enough.
-  if (drained || now_ - last_flush_ >= ctx_.tx_drain_tsc)
-    flushAll();
+  if (drained || now_ - last_flush_ >= ctx_.tx_drain_tsc) flushAll();
   return total;
 }
 
@@ -176,8 +161,7 @@ void Worker::run(const std::atomic<bool>& stop) {
       continue;
     }
     // A packet waiting for its next hop needs the loop to keep turning.
-    if (++empty < idle.pause_after)
-      continue;
+    if (++empty < idle.pause_after) continue;
     if (empty < idle.sleep_after || pending_.size() != 0) {
       rte_pause();
       continue;
@@ -187,8 +171,7 @@ void Worker::run(const std::atomic<bool>& stop) {
     counters_.add(WorkerEvent::idle_sleeps);
     rte_delay_us_sleep(sleep_us);
     rte_rcu_qsbr_thread_online(ctx_.qsbr, index_);
-    if (sleep_us < idle.max_sleep_us)
-      sleep_us = std::min(sleep_us * 2, idle.max_sleep_us);
+    if (sleep_us < idle.max_sleep_us) sleep_us = std::min(sleep_us * 2, idle.max_sleep_us);
   }
   rte_rcu_qsbr_thread_offline(ctx_.qsbr, index_);
   rte_rcu_qsbr_thread_unregister(ctx_.qsbr, index_);

@@ -24,7 +24,8 @@ namespace sluice::dp {
   X(neigh_updates_lost, "neighbor learnings lost because the event ring was full") \
   X(pending_held, "packets held while their next hop was resolved")                \
   X(pending_released, "held packets sent once their next hop resolved")            \
-  X(idle_sleeps, "short sleeps taken by the backoff idle policy")
+  X(idle_sleeps, "short sleeps taken by the backoff idle policy")                  \
+  X(alloc_failures, "ARP/ND probes not sent for want of a free mbuf")
 
 // X(name, help): why a packet was dropped. Every drop in the data path
 // increments exactly one of these.

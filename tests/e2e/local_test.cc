@@ -38,7 +38,8 @@ class LocalTest : public ::testing::Test {
  protected:
   // One port "p0" with 192.0.2.1/24 and 2001:db8::1/64, `workers` workers
   // and as many rx queues; worker i polls queue i.
-  void start(unsigned workers = 1, uint16_t vlan = 0, uint32_t resolve_ms = 1000) {
+  void start(unsigned workers = 1, uint16_t vlan = 0, uint32_t resolve_ms = 1000,
+             dp::IdlePolicy idle = dp::IdlePolicy::kBackoff) {
     port_ = std::make_unique<RingPort>(uniqueName("rp"), workers, workers);
     dp::DataplaneSpec spec;
     dp::PortSpec ps;
@@ -56,7 +57,7 @@ class LocalTest : public ::testing::Test {
     spec.neighbors.push_back({"p0", ip("192.0.2.254"), kGwMac});
     spec.mbufs_per_socket = 2047;
     spec.neighbor_resolve_ms = resolve_ms;
-    spec.idle.policy = dp::IdlePolicy::kBackoff;
+    spec.idle.policy = idle;
     auto dp = dp::Dataplane::create(spec);
     ASSERT_TRUE(dp.isOk()) << dp.status().message();
     dp_ = std::move(*dp);
@@ -69,8 +70,7 @@ class LocalTest : public ::testing::Test {
   // between) and returns what came out.
   std::vector<RingPort::Sent> step(int iterations = 3) {
     for (int i = 0; i < iterations; i++) {
-      for (size_t w = 0; w < dp_->workerCount(); w++)
-        dp_->pollWorkerOnce(w);
+      for (size_t w = 0; w < dp_->workerCount(); w++) dp_->pollWorkerOnce(w);
       dp_->pollControl();
     }
     return port_->collect();
@@ -78,26 +78,22 @@ class LocalTest : public ::testing::Test {
 
   uint64_t event(WorkerEvent e) {
     uint64_t sum = 0;
-    for (const auto& s : dp_->workerCounters())
-      sum += s.events[static_cast<size_t>(e)];
+    for (const auto& s : dp_->workerCounters()) sum += s.events[static_cast<size_t>(e)];
     return sum;
   }
   uint64_t drops(Drop d) {
     uint64_t sum = 0;
-    for (const auto& s : dp_->workerCounters())
-      sum += s.drops[static_cast<size_t>(d)];
+    for (const auto& s : dp_->workerCounters()) sum += s.drops[static_cast<size_t>(d)];
     return sum;
   }
   uint64_t totalDrops() {
     uint64_t sum = 0;
-    for (const auto& s : dp_->workerCounters())
-      sum += s.totalDrops();
+    for (const auto& s : dp_->workerCounters()) sum += s.totalDrops();
     return sum;
   }
   bool knowsNeighbor(const IpAddr& a, const MacAddr& m) {
     for (const auto& n : dp_->neighbors()) {
-      if (n.addr == a && n.mac == m)
-        return true;
+      if (n.addr == a && n.mac == m) return true;
     }
     return false;
   }
@@ -365,22 +361,58 @@ TEST_F(LocalTest, TwoWorkersShareWhatEitherLearns) {
   EXPECT_EQ(0u, event(WorkerEvent::pending_held));
 }
 
+// Launched workers, polling on their own lcores: waits up to 5 s for output.
+std::vector<RingPort::Sent> awaitOutput(dp::Dataplane& dp, RingPort& port, size_t want) {
+  std::vector<RingPort::Sent> out;
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (out.size() < want && std::chrono::steady_clock::now() < until) {
+    dp.pollControl();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    for (auto& s : port.collect()) out.push_back(std::move(s));
+  }
+  return out;
+}
+
 TEST_F(LocalTest, LaunchedWorkersAnswerAndStopCleanly) {
   start(2);
   ASSERT_TRUE(dp_->launch().isOk());
   port_->inject(arpFrame(1, kBroadcast, kHostMac, ip("192.0.2.2"), kZeroMac, ip("192.0.2.1")), 1);
-  std::vector<RingPort::Sent> out;
-  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (out.empty() && std::chrono::steady_clock::now() < until) {
-    dp_->pollControl();
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    for (auto& s : port_->collect())
-      out.push_back(std::move(s));
-  }
+  auto out = awaitOutput(*dp_, *port_, 1);
   dp_->stop();
   ASSERT_EQ(1u, out.size());
   expectArpReply(out[0].frame);
   EXPECT_EQ(1u, out[0].queue);
+}
+
+TEST_F(LocalTest, BackoffWorkerSleepsWhenIdleAndWakesForTraffic) {
+  start(1, 0, 1000, dp::IdlePolicy::kBackoff);
+  ASSERT_TRUE(dp_->launch().isOk());
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (event(WorkerEvent::idle_sleeps) == 0 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_GT(event(WorkerEvent::idle_sleeps), 0u);
+  // Asleep or not, the worker still answers, and promptly.
+  for (int i = 0; i < 5; i++) {
+    port_->inject(
+        arpFrame(1, kBroadcast, kHostMac, ip("192.0.2.2"), kZeroMac, ip("192.0.2.1")));
+    auto out = awaitOutput(*dp_, *port_, 1);
+    ASSERT_EQ(1u, out.size()) << "round " << i;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  dp_->stop();
+  EXPECT_EQ(5u, event(WorkerEvent::arp_replies));
+}
+
+TEST_F(LocalTest, BusyWorkerNeverSleeps) {
+  start(1, 0, 1000, dp::IdlePolicy::kBusy);
+  ASSERT_TRUE(dp_->launch().isOk());
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  port_->inject(arpFrame(1, kBroadcast, kHostMac, ip("192.0.2.2"), kZeroMac, ip("192.0.2.1")));
+  auto out = awaitOutput(*dp_, *port_, 1);
+  dp_->stop();
+  EXPECT_EQ(1u, out.size());
+  EXPECT_EQ(0u, event(WorkerEvent::idle_sleeps));
 }
 
 }  // namespace

@@ -45,8 +45,7 @@ Bytes ipv6Header(const IpAddr& src, const IpAddr& dst, uint8_t proto, size_t pay
 
 uint32_t pseudoV6(const uint8_t* ip, size_t len, uint8_t proto) {
   uint32_t sum = 0;
-  for (int i = 8; i < 40; i += 2)
-    sum += static_cast<uint32_t>(ip[i] << 8 | ip[i + 1]);
+  for (int i = 8; i < 40; i += 2) sum += static_cast<uint32_t>(ip[i] << 8 | ip[i + 1]);
   sum += static_cast<uint32_t>(len >> 16) + static_cast<uint32_t>(len & 0xffff) + proto;
   return sum;
 }
@@ -69,12 +68,9 @@ IpAddr ip(const char* text) {
 }
 
 uint16_t refChecksum(const uint8_t* data, size_t len, uint32_t sum) {
-  for (size_t i = 0; i + 1 < len; i += 2)
-    sum += static_cast<uint32_t>(data[i] << 8 | data[i + 1]);
-  if (len % 2 != 0)
-    sum += static_cast<uint32_t>(data[len - 1] << 8);
-  while (sum >> 16)
-    sum = (sum & 0xffff) + (sum >> 16);
+  for (size_t i = 0; i + 1 < len; i += 2) sum += static_cast<uint32_t>(data[i] << 8 | data[i + 1]);
+  if (len % 2 != 0) sum += static_cast<uint32_t>(data[len - 1] << 8);
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
   return static_cast<uint16_t>(~sum);
 }
 
@@ -126,15 +122,13 @@ Bytes icmpEchoV4(const MacAddr& dst_mac, const MacAddr& src_mac, const IpAddr& s
   Bytes icmp = {8, 0, 0, 0};
   put16(icmp, id);
   put16(icmp, seq);
-  for (size_t i = 0; i < payload_len; i++)
-    icmp.push_back(static_cast<uint8_t>(i * 7 + 1));
+  for (size_t i = 0; i < payload_len; i++) icmp.push_back(static_cast<uint8_t>(i * 7 + 1));
   set16(icmp, 2, refChecksum(icmp.data(), icmp.size()));
   Bytes b = ethHeader(dst_mac, src_mac, 0x0800);
   Bytes h = ipv4Header(src, dst, 1, icmp.size());
   b.insert(b.end(), h.begin(), h.end());
   b.insert(b.end(), icmp.begin(), icmp.end());
-  if (b.size() < 60)
-    b.resize(60, 0);
+  if (b.size() < 60) b.resize(60, 0);
   return b;
 }
 
@@ -143,8 +137,7 @@ Bytes icmpEchoV6(const MacAddr& dst_mac, const MacAddr& src_mac, const IpAddr& s
   Bytes icmp = {128, 0, 0, 0};
   put16(icmp, id);
   put16(icmp, seq);
-  for (size_t i = 0; i < payload_len; i++)
-    icmp.push_back(static_cast<uint8_t>(i * 3 + 5));
+  for (size_t i = 0; i < payload_len; i++) icmp.push_back(static_cast<uint8_t>(i * 3 + 5));
   Bytes b = ethHeader(dst_mac, src_mac, 0x86dd);
   Bytes h = ipv6Header(src, dst, 58, icmp.size(), 64);
   b.insert(b.end(), h.begin(), h.end());
@@ -197,16 +190,13 @@ RingPort::RingPort(const std::string& name, unsigned rx_queues, unsigned tx_queu
                                   RING_F_SP_ENQ | RING_F_SC_DEQ));
   }
   for (auto* r : rx_) {
-    if (r == nullptr)
-      throw std::runtime_error("rte_ring_create failed");
+    if (r == nullptr) throw std::runtime_error("rte_ring_create failed");
   }
   for (auto* r : tx_) {
-    if (r == nullptr)
-      throw std::runtime_error("rte_ring_create failed");
+    if (r == nullptr) throw std::runtime_error("rte_ring_create failed");
   }
   int port_id = rte_eth_from_rings(name.c_str(), rx_.data(), rx_queues, tx_.data(), tx_queues, 0);
-  if (port_id < 0)
-    throw std::runtime_error("rte_eth_from_rings failed");
+  if (port_id < 0) throw std::runtime_error("rte_eth_from_rings failed");
   // The ring driver registers the port under its own name ("net_ring_" + name).
   char ethdev[RTE_ETH_NAME_MAX_LEN];
   if (rte_eth_dev_get_name_by_port(static_cast<uint16_t>(port_id), ethdev) != 0) {
@@ -215,35 +205,28 @@ RingPort::RingPort(const std::string& name, unsigned rx_queues, unsigned tx_queu
   ethdev_name_ = ethdev;
   pool_ =
       rte_pktmbuf_pool_create((name + "_pool").c_str(), 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
-  if (pool_ == nullptr)
-    throw std::runtime_error("test mempool failed");
+  if (pool_ == nullptr) throw std::runtime_error("test mempool failed");
 }
 
 RingPort::~RingPort() {
   collect();
   for (auto* r : rx_) {
     rte_mbuf* m;
-    while (rte_ring_dequeue(r, reinterpret_cast<void**>(&m)) == 0)
-      rte_pktmbuf_free(m);
+    while (rte_ring_dequeue(r, reinterpret_cast<void**>(&m)) == 0) rte_pktmbuf_free(m);
   }
   uint16_t port_id;
-  if (rte_eth_dev_get_port_by_name(ethdev_name_.c_str(), &port_id) == 0)
-    rte_eth_dev_close(port_id);
-  for (auto* r : rx_)
-    rte_ring_free(r);
-  for (auto* r : tx_)
-    rte_ring_free(r);
+  if (rte_eth_dev_get_port_by_name(ethdev_name_.c_str(), &port_id) == 0) rte_eth_dev_close(port_id);
+  for (auto* r : rx_) rte_ring_free(r);
+  for (auto* r : tx_) rte_ring_free(r);
   rte_mempool_free(pool_);
 }
 
 void RingPort::inject(const Bytes& frame, unsigned queue) {
   rte_mbuf* m = rte_pktmbuf_alloc(pool_);
-  if (m == nullptr)
-    throw std::runtime_error("test mempool empty");
+  if (m == nullptr) throw std::runtime_error("test mempool empty");
   auto* p = rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size()));
   std::memcpy(p, frame.data(), frame.size());
-  if (rte_ring_enqueue(rx_.at(queue), m) != 0)
-    throw std::runtime_error("rx ring full");
+  if (rte_ring_enqueue(rx_.at(queue), m) != 0) throw std::runtime_error("rx ring full");
 }
 
 std::vector<RingPort::Sent> RingPort::collect() {

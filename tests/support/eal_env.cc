@@ -31,11 +31,9 @@ int main(int argc, char** argv) {
       "--log-level", "lib.eal:error", "--lcores",
       "0@0,1@0,2@0", "--file-prefix", "sluice-test-" + std::to_string(getpid()),
   };
-  for (const auto& a : sluice::test::extraArgs())
-    args.push_back(a);
+  for (const auto& a : sluice::test::extraArgs()) args.push_back(a);
   std::vector<char*> cargs;
-  for (auto& a : args)
-    cargs.push_back(a.data());
+  for (auto& a : args) cargs.push_back(a.data());
   if (rte_eal_init(static_cast<int>(cargs.size()), cargs.data()) < 0) {
     std::fprintf(stderr, "rte_eal_init failed\n");
     return 2;

@@ -79,14 +79,12 @@ TEST(NeighborTable, ReadersSeeWholeEntriesWhileTheWriterChangesThem) {
         MacAddr m;
         if (t->lookup(0, Family::kV4, addr.bytes.data(), &m)) {
           hits++;
-          if (!(m == a) && !(m == b))
-            bad++;
+          if (!(m == a) && !(m == b)) bad++;
         }
       }
     }
   });
-  while (!started.load())
-    std::this_thread::yield();
+  while (!started.load()) std::this_thread::yield();
   auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
   for (int round = 0;
        round < 200 || (hits.load() < 10000 && std::chrono::steady_clock::now() < until); round++) {
@@ -107,8 +105,7 @@ TEST(NeighborEventRing, CarriesEventsInOrderAndRefusesWhenFull) {
   for (unsigned i = 0; i < 5000; i++) {
     NeighborEvent ev{};
     ev.port_idx = static_cast<uint16_t>(i);
-    if (!(*r)->post(ev))
-      break;
+    if (!(*r)->post(ev)) break;
     posted++;
   }
   EXPECT_GE(posted, 1000u);
@@ -116,8 +113,7 @@ TEST(NeighborEventRing, CarriesEventsInOrderAndRefusesWhenFull) {
   NeighborEvent out[64];
   unsigned seen = 0, n;
   while ((n = (*r)->drain(out, 64)) != 0) {
-    for (unsigned i = 0; i < n; i++)
-      EXPECT_EQ(seen + i, out[i].port_idx);
+    for (unsigned i = 0; i < n; i++) EXPECT_EQ(seen + i, out[i].port_idx);
     seen += n;
   }
   EXPECT_EQ(posted, seen);
