@@ -61,7 +61,6 @@ namespace sluice::dp {
   X(local_unhandled, "to a local address but not ARP, ND or echo")                          \
   X(not_local, "IP packet for an address this gateway does not own")                        \
   X(no_route, "no route to the destination")                                                \
-  X(no_source_address, "no local address on the output port for this family")               \
   X(no_headroom, "no room in the buffer for the Ethernet header")                           \
   X(pending_full, "next hop unresolved and the pending queue is full")                      \
   X(neigh_timeout, "next hop did not resolve in time")                                      \

@@ -361,6 +361,62 @@ TEST_F(LocalTest, TwoWorkersShareWhatEitherLearns) {
   EXPECT_EQ(0u, event(WorkerEvent::pending_held));
 }
 
+TEST_F(LocalTest, TcpToALocalAddressIsDroppedAsUnhandled) {
+  start();
+  Bytes f = icmpEchoV4(kPortMac, kHostMac, ip("192.0.2.2"), ip("192.0.2.1"), 1, 1, 8);
+  // Turn it into a minimal TCP segment: protocol 6, 20-byte header.
+  f[14 + 9] = 6;
+  f[14 + 10] = 0;
+  f[14 + 11] = 0;
+  f.resize(14 + 20 + 20);
+  f[14 + 2] = 0;
+  f[14 + 3] = 40;
+  uint16_t c = refChecksum(f.data() + 14, 20);
+  f[14 + 10] = static_cast<uint8_t>(c >> 8);
+  f[14 + 11] = static_cast<uint8_t>(c);
+  f[14 + 20 + 12] = 0x50;  // data offset 5
+  port_->inject(f);
+  EXPECT_TRUE(step().empty());
+  EXPECT_EQ(1u, drops(Drop::local_unhandled));
+}
+
+TEST_F(LocalTest, ChainedBuffersAreDroppedAsMultiSegment) {
+  start();
+  port_->injectChained(
+      arpFrame(1, kBroadcast, kHostMac, ip("192.0.2.2"), kZeroMac, ip("192.0.2.1")), 20);
+  EXPECT_TRUE(step().empty());
+  EXPECT_EQ(1u, drops(Drop::multi_segment));
+}
+
+TEST_F(LocalTest, PendingQueueIsBoundedAndOverflowIsCounted) {
+  start();
+  // 70 echoes from 70 unresolved hosts: 64 wait, the rest are refused.
+  for (int i = 0; i < 70; i++) {
+    IpAddr src = ip("192.0.2.100");
+    src.bytes[3] = static_cast<uint8_t>(100 + i);
+    port_->inject(icmpEchoV4(kPortMac, kHostMac, src, ip("192.0.2.1"), 1, 1, 8));
+  }
+  auto out = step();
+  EXPECT_EQ(64u, event(WorkerEvent::pending_held));
+  EXPECT_EQ(6u, drops(Drop::pending_full));
+  EXPECT_EQ(64u, out.size()) << "one ARP request per waiting next hop";
+}
+
+TEST_F(LocalTest, FullTxQueueDropsAreCounted) {
+  start();
+  // The test's tx ring holds 1023 frames; 1200 replies cannot all fit.
+  for (int round = 0; round < 2; round++) {
+    for (int i = 0; i < 600; i++) {
+      port_->inject(arpFrame(1, kBroadcast, kHostMac, ip("192.0.2.2"), kZeroMac, ip("192.0.2.1")));
+    }
+    for (int i = 0; i < 30; i++) dp_->pollWorkerOnce(0);
+  }
+  EXPECT_EQ(1200u, event(WorkerEvent::arp_replies));
+  EXPECT_EQ(1023u, event(WorkerEvent::tx_packets));
+  EXPECT_EQ(177u, drops(Drop::tx_full));
+  EXPECT_EQ(1023u, port_->collect().size());
+}
+
 // Launched workers, polling on their own lcores: waits up to 5 s for output.
 std::vector<RingPort::Sent> awaitOutput(dp::Dataplane& dp, RingPort& port, size_t want) {
   std::vector<RingPort::Sent> out;
@@ -394,8 +450,7 @@ TEST_F(LocalTest, BackoffWorkerSleepsWhenIdleAndWakesForTraffic) {
   EXPECT_GT(event(WorkerEvent::idle_sleeps), 0u);
   // Asleep or not, the worker still answers, and promptly.
   for (int i = 0; i < 5; i++) {
-    port_->inject(
-        arpFrame(1, kBroadcast, kHostMac, ip("192.0.2.2"), kZeroMac, ip("192.0.2.1")));
+    port_->inject(arpFrame(1, kBroadcast, kHostMac, ip("192.0.2.2"), kZeroMac, ip("192.0.2.1")));
     auto out = awaitOutput(*dp_, *port_, 1);
     ASSERT_EQ(1u, out.size()) << "round " << i;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));

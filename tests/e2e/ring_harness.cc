@@ -204,7 +204,7 @@ RingPort::RingPort(const std::string& name, unsigned rx_queues, unsigned tx_queu
   }
   ethdev_name_ = ethdev;
   pool_ =
-      rte_pktmbuf_pool_create((name + "_pool").c_str(), 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+      rte_pktmbuf_pool_create((name + "_pool").c_str(), 4095, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
   if (pool_ == nullptr) throw std::runtime_error("test mempool failed");
 }
 
@@ -227,6 +227,17 @@ void RingPort::inject(const Bytes& frame, unsigned queue) {
   auto* p = rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size()));
   std::memcpy(p, frame.data(), frame.size());
   if (rte_ring_enqueue(rx_.at(queue), m) != 0) throw std::runtime_error("rx ring full");
+}
+
+void RingPort::injectChained(const Bytes& frame, size_t split) {
+  rte_mbuf* head = rte_pktmbuf_alloc(pool_);
+  rte_mbuf* tail = rte_pktmbuf_alloc(pool_);
+  if (head == nullptr || tail == nullptr) throw std::runtime_error("test mempool empty");
+  std::memcpy(rte_pktmbuf_append(head, static_cast<uint16_t>(split)), frame.data(), split);
+  std::memcpy(rte_pktmbuf_append(tail, static_cast<uint16_t>(frame.size() - split)),
+              frame.data() + split, frame.size() - split);
+  if (rte_pktmbuf_chain(head, tail) != 0) throw std::runtime_error("cannot chain");
+  if (rte_ring_enqueue(rx_.at(0), head) != 0) throw std::runtime_error("rx ring full");
 }
 
 std::vector<RingPort::Sent> RingPort::collect() {

@@ -25,6 +25,8 @@ class RingPort {
   const std::string& ethdevName() const { return ethdev_name_; }
   // Puts a frame on rx queue `queue`.
   void inject(const Bytes& frame, unsigned queue = 0);
+  // Puts a frame split across two chained mbufs (at byte `split`) on queue 0.
+  void injectChained(const Bytes& frame, size_t split);
   // Takes every frame the data plane transmitted, from all tx queues, with
   // the tx queue each came from.
   struct Sent {
