@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -25,11 +26,21 @@ void addEalArg(const char* arg) {
 
 int main(int argc, char** argv) {
   testing::InitGoogleTest(&argc, argv);
+  // A prefix of its own per process, so concurrent tests never collide; its
+  // runtime folder is removed at exit.
   std::vector<std::string> args = {
-      argv[0],       "--no-huge",     "-m",
-      "256",         "--no-pci",      "--no-telemetry",
-      "--log-level", "lib.eal:error", "--lcores",
-      "0@0,1@0,2@0", "--file-prefix", "sluice-test-" + std::to_string(getpid()),
+      argv[0],
+      "--no-huge",
+      "-m",
+      "256",
+      "--no-pci",
+      "--no-telemetry",
+      "--log-level",
+      "lib.eal:error",
+      "--lcores",
+      "0@0,1@0,2@0",
+      "--file-prefix",
+      "sluice-test-" + std::to_string(getpid()),
   };
   for (const auto& a : sluice::test::extraArgs()) args.push_back(a);
   std::vector<char*> cargs;
@@ -39,6 +50,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   int rc = RUN_ALL_TESTS();
+  std::string runtime_dir = rte_eal_get_runtime_dir();
   rte_eal_cleanup();
+  std::error_code ignored;
+  std::filesystem::remove_all(runtime_dir, ignored);
   return rc;
 }
