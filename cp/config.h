@@ -9,6 +9,7 @@
 
 #include "dp/api/dataplane.h"
 #include "dp/api/eal.h"
+#include "dp/api/service.h"
 #include "dp/api/status.h"
 
 namespace sluice::cp {
@@ -20,6 +21,7 @@ struct Config {
   std::optional<unsigned> main_cpu;   // its CPU; defaults to main_lcore
   dp::LogLevel log_level = dp::LogLevel::kInfo;
   dp::DataplaneSpec dataplane;
+  std::vector<ServiceSpec> services;  // static services; reloaded on SIGHUP
 };
 
 // Reads and validates a config file. On failure the Status lists every error
@@ -27,6 +29,18 @@ struct Config {
 Result<Config> loadConfigFile(const std::string& path);
 // The same for config text held in memory; `source` names it in errors.
 Result<Config> loadConfigText(std::string_view text, const std::string& source);
+
+// Checks one service as the data plane needs it: unicast VIP and endpoints
+// of the VIP's family, ports 1..65535, weights 1..65535, no endpoint twice,
+// at most 65535 endpoints, a prime table_size between the endpoint count and
+// kMaglevMaxSize, affinity_timeout 1..86400 (and left at its default without
+// client-ip affinity), and for fullnat an snat address of the VIP's family.
+// Returns one "FIELD: reason" per problem, FIELD relative to the service
+// ("vip", "endpoints[2].port"); empty when the service is valid. Shared by
+// the config loader and the admin API; checks across services (duplicates,
+// capacity) are the caller's.
+std::vector<std::string> validateService(const ServiceSpec& service,
+                                         const dp::DataplaneSpec& dataplane);
 
 // The argument vector for rte_eal_init: argv0, eal.args, then what sluiced
 // derives from the config: --lcores (lcore@cpu for the main lcore and each

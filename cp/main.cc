@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "cp/config.h"
+#include "cp/publisher.h"
 #include "dp/api/dataplane.h"
 #include "dp/api/eal.h"
 
@@ -17,10 +18,7 @@ extern const char kDefaultConfig[];
 namespace {
 
 volatile std::sig_atomic_t g_stop = 0;
-
-void onSignal(int /*sig*/) {
-  g_stop = 1;
-}
+volatile std::sig_atomic_t g_reload = 0;
 
 struct Options {
   std::string config_path;  // empty: the embedded default
@@ -28,6 +26,57 @@ struct Options {
   bool print_default = false;
   unsigned stats_interval_s = 0;
 };
+
+void onSignal(int sig) {
+  if (sig == SIGHUP) {
+    g_reload = 1;
+  } else {
+    g_stop = 1;
+  }
+}
+
+// Publishes into the running data plane.
+class DataplaneSink : public ServiceSink {
+ public:
+  explicit DataplaneSink(dp::Dataplane& plane) : plane_(plane) {}
+  Status upsertService(const ServiceSpec& spec, const std::vector<uint32_t>& table) override {
+    return plane_.upsertService(spec, table);
+  }
+  Status removeService(const ServiceKey& key) override { return plane_.removeService(key); }
+
+ private:
+  dp::Dataplane& plane_;
+};
+
+Result<Config> loadConfig(const Options& opts) {
+  return opts.config_path.empty() ? loadConfigText(kDefaultConfig, "<embedded conf/demo.conf>")
+                                  : loadConfigFile(opts.config_path);
+}
+
+// SIGHUP: re-read the config and publish what changed in its services. A
+// config that does not load is refused whole and the running tables stay.
+void reload(const Options& opts, const Config& running, Publisher& publisher) {
+  auto next = loadConfig(opts);
+  if (!next) {
+    std::fprintf(stderr, "sluiced: reload refused, running config kept:\n%s\n",
+                 next.status().message().c_str());
+    return;
+  }
+  if (!(next->dataplane == running.dataplane) || next->eal_args != running.eal_args ||
+      next->main_lcore != running.main_lcore || next->main_cpu != running.main_cpu) {
+    std::fprintf(stderr,
+                 "sluiced: reload: settings other than services changed; they take effect on "
+                 "restart\n");
+  }
+  auto stats = publisher.replaceAll(next->services);
+  if (!stats) {
+    std::fprintf(stderr, "sluiced: reload: %s\n", stats.status().message().c_str());
+    return;
+  }
+  std::printf("sluiced: reloaded %s: %zu services added, %zu changed, %zu removed, %zu unchanged\n",
+              next->source.c_str(), stats->added, stats->changed, stats->removed, stats->unchanged);
+  std::fflush(stdout);
+}
 
 void usage(FILE* out) {
   std::fprintf(out,
@@ -124,6 +173,11 @@ void printSummary(const Config& c, const dp::Dataplane& dp) {
     for (const auto& q : w.rx) rx += " " + q.port + "/" + std::to_string(q.queue);
     std::printf("worker %u: cpu %u rx%s\n", w.lcore, w.cpu.value_or(w.lcore), rx.c_str());
   }
+  for (const auto& svc : c.services) {
+    std::printf("service %s %s %s%s: %zu endpoints\n", svc.key.toString().c_str(),
+                toString(svc.mode), toString(svc.algorithm),
+                svc.affinity_client_ip ? " client-ip affinity" : "", svc.endpoints.size());
+  }
   std::printf("idle policy: %s\n",
               c.dataplane.idle.policy == dp::IdlePolicy::kBusy ? "busy" : "backoff");
   std::fflush(stdout);
@@ -146,19 +200,27 @@ int run(const Config& config, const Options& opts, const char* argv0) {
     }
     dp::Dataplane& plane = **dp;
     printSummary(config, plane);
-    if (Status s = plane.launch(); !s) {
-      std::fprintf(stderr, "sluiced: %s\n", s.message().c_str());
+    DataplaneSink sink(plane);
+    Publisher publisher(sink);
+    Status started = publisher.replaceAll(config.services).status();
+    if (started) started = plane.launch();
+    if (!started) {
+      std::fprintf(stderr, "sluiced: %s\n", started.message().c_str());
       rc = 1;
     } else {
-      std::printf("sluiced: running (SIGINT or SIGTERM stops)\n");
+      std::printf("sluiced: running (SIGINT or SIGTERM stops, SIGHUP reloads services)\n");
       std::fflush(stdout);
-      auto next_stats = std::chrono::steady_clock::now();
+      auto interval = std::chrono::seconds(opts.stats_interval_s);
+      auto next_stats = std::chrono::steady_clock::now() + interval;
       while (g_stop == 0) {
+        if (g_reload != 0) {
+          g_reload = 0;
+          reload(opts, config, publisher);
+        }
         plane.pollControl();
         if (opts.stats_interval_s != 0 && std::chrono::steady_clock::now() >= next_stats) {
-          if (next_stats.time_since_epoch().count() != 0) printCounters(plane, "-- counters");
-          next_stats =
-              std::chrono::steady_clock::now() + std::chrono::seconds(opts.stats_interval_s);
+          printCounters(plane, "-- counters");
+          next_stats = std::chrono::steady_clock::now() + interval;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
       }
@@ -186,9 +248,7 @@ int main(int argc, char** argv) {
     std::fputs(kDefaultConfig, stdout);
     return 0;
   }
-  auto config = opts.config_path.empty()
-                    ? loadConfigText(kDefaultConfig, "<embedded conf/demo.conf>")
-                    : loadConfigFile(opts.config_path);
+  auto config = loadConfig(opts);
   if (!config) {
     std::fprintf(stderr, "sluiced: invalid config:\n%s\n", config.status().message().c_str());
     return 1;
@@ -204,5 +264,6 @@ int main(int argc, char** argv) {
   sa.sa_handler = onSignal;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGHUP, &sa, nullptr);
   return run(*config, opts, argv[0]);
 }

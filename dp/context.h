@@ -3,14 +3,19 @@
 // rules). Built by the Dataplane before launch.
 #pragma once
 
+#include <rte_config.h>
+
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
 #include "dp/api/dataplane.h"
 #include "dp/api/types.h"
+#include "dp/conntrack.h"
 #include "dp/neigh.h"
 #include "dp/route.h"
+#include "dp/services.h"
 
 struct rte_mempool;
 struct rte_rcu_qsbr;
@@ -51,17 +56,42 @@ class LocalAddrs {
   std::vector<LocalAddr> addrs_;
 };
 
+// SNAT ports: below kSnatPortMin are never used; the rest is cut into one
+// contiguous slice per worker, so a reply's destination port names the
+// worker that owns its flow.
+inline constexpr uint32_t kSnatPortMin = 1024;
+
 struct DpContext {
   std::vector<PortCtx> ports;
+  uint16_t port_idx_by_id[RTE_MAX_ETHPORTS] = {};
   LocalAddrs locals;
   RouteTable* routes = nullptr;
   NeighborTable* neighbors = nullptr;
+  ServiceTable* services = nullptr;
+  std::vector<IpAddr> snat_v4;
+  std::vector<IpAddr> snat_v6;
+  unsigned worker_count = 1;
+  uint32_t snat_slice = 0;  // SNAT ports per worker
+  ConntrackTimeouts ct_timeouts{};
   rte_rcu_qsbr* qsbr = nullptr;
   IdleSpec idle;
   uint64_t tsc_hz = 0;
   uint64_t tx_drain_tsc = 0;
   uint64_t resolve_tsc = 0;         // how long a packet may wait for its next hop
   uint64_t probe_interval_tsc = 0;  // between ARP/ND probes for one next hop
+
+  bool isSnat(Family family, const uint8_t* addr) const {
+    for (const IpAddr& a : family == Family::kV4 ? snat_v4 : snat_v6) {
+      if (std::memcmp(a.bytes.data(), addr, a.size()) == 0) return true;
+    }
+    return false;
+  }
+  // The worker owning SNAT port `port` (host order), or -1 for none.
+  int snatOwner(uint32_t port) const {
+    if (port < kSnatPortMin || snat_slice == 0) return -1;
+    unsigned w = (port - kSnatPortMin) / snat_slice;
+    return static_cast<int>(w < worker_count ? w : worker_count - 1);
+  }
 };
 
 }  // namespace sluice::dp

@@ -10,6 +10,7 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
 
 #include <atomic>
 #include <cstring>
@@ -19,6 +20,7 @@
 #include "dp/neigh.h"
 #include "dp/port.h"
 #include "dp/route.h"
+#include "dp/services.h"
 #include "dp/worker.h"
 
 namespace sluice::dp {
@@ -33,6 +35,8 @@ class DataplaneImpl {
   std::vector<std::unique_ptr<NeighborEventRing>> events;
   std::unique_ptr<RouteTable> routes;
   std::unique_ptr<NeighborTable> neighbors;
+  std::unique_ptr<ServiceTable> services;
+  std::vector<rte_ring*> handoff_rings;
   std::map<int, rte_mempool*> pools;  // by NUMA socket
   std::vector<uint16_t> started_ports;
   std::atomic<bool> stop{false};
@@ -123,6 +127,7 @@ Status DataplaneImpl::build(const DataplaneSpec& spec) {
     if (!s) return s.withContext("port " + ps.name);
     pc.pool = *pool;
     started_ports.push_back(pc.port_id);
+    ctx.port_idx_by_id[pc.port_id] = static_cast<uint16_t>(ctx.ports.size());
     ctx.ports.push_back(pc);
   }
 
@@ -182,6 +187,24 @@ Status DataplaneImpl::build(const DataplaneSpec& spec) {
     return Status::error("cannot set up RCU");
   }
 
+  // Services, published through RCU.
+  auto st = ServiceTable::create(prefix + "svc", spec.services_capacity, ctx.qsbr);
+  if (!st) return st.status();
+  services = std::move(*st);
+  ctx.services = services.get();
+  for (const IpAddr& a : spec.snat) {
+    if (ctx.locals.find(a.family, a.bytes.data()) == nullptr) {
+      return Status::error("SNAT address " + a.toString() + " is not a local address");
+    }
+    (a.isV4() ? ctx.snat_v4 : ctx.snat_v6).push_back(a);
+  }
+  ctx.worker_count = static_cast<unsigned>(spec.workers.size());
+  ctx.snat_slice = (65536 - kSnatPortMin) / ctx.worker_count;
+  const ConntrackSpec& cs = spec.conntrack;
+  ctx.ct_timeouts = {cs.tcp_half_open_s * ctx.tsc_hz, cs.tcp_established_s * ctx.tsc_hz,
+                     cs.tcp_fin_s * ctx.tsc_hz, cs.tcp_closed_s * ctx.tsc_hz,
+                     cs.udp_s * ctx.tsc_hz};
+
   // Workers and their queues.
   for (unsigned i = 0; i < spec.workers.size(); i++) {
     const WorkerSpec& ws = spec.workers[i];
@@ -194,16 +217,52 @@ Status DataplaneImpl::build(const DataplaneSpec& spec) {
     auto ring = NeighborEventRing::create(prefix + "nev" + std::to_string(i),
                                           static_cast<int>(rte_lcore_to_socket_id(ws.lcore)));
     if (!ring) return ring.status();
-    workers.push_back(std::make_unique<Worker>(ctx, i, ws.lcore, std::move(rx), ring->get()));
+    auto ct = Conntrack::create(cs.capacity, ctx.ct_timeouts);
+    if (!ct) return ct.status().withContext("conntrack of worker " + std::to_string(ws.lcore));
+    workers.push_back(
+        std::make_unique<Worker>(ctx, i, ws.lcore, std::move(rx), ring->get(), std::move(*ct)));
     events.push_back(std::move(*ring));
+  }
+
+  // Hand-off rings between every pair of workers: ring[from * W + to].
+  unsigned w_count = ctx.worker_count;
+  if (w_count > 1) {
+    handoff_rings.assign(w_count * w_count, nullptr);
+    for (unsigned from = 0; from < w_count; from++) {
+      for (unsigned to = 0; to < w_count; to++) {
+        if (from == to) continue;
+        std::string name = prefix + "ho" + std::to_string(from) + "_" + std::to_string(to);
+        rte_ring* r =
+            rte_ring_create(name.c_str(), 1024, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+        if (r == nullptr)
+          return Status::error("hand-off ring: " + std::string(rte_strerror(rte_errno)));
+        handoff_rings[from * w_count + to] = r;
+      }
+    }
+    for (unsigned i = 0; i < w_count; i++) {
+      std::vector<rte_ring*> to(w_count), from(w_count);
+      for (unsigned j = 0; j < w_count; j++) {
+        to[j] = handoff_rings[i * w_count + j];
+        from[j] = handoff_rings[j * w_count + i];
+      }
+      workers[i]->setHandoffRings(std::move(to), std::move(from));
+    }
   }
   return Status::ok();
 }
 
 DataplaneImpl::~DataplaneImpl() {
   for (auto& w : workers) w->release();
+  for (rte_ring* r : handoff_rings) {
+    rte_mbuf* m;
+    while (r != nullptr && rte_ring_dequeue(r, reinterpret_cast<void**>(&m)) == 0) {
+      rte_pktmbuf_free(m);
+    }
+    rte_ring_free(r);
+  }
   for (uint16_t p : started_ports) closePort(p);
   workers.clear();
+  services.reset();
   for (auto& [socket, pool] : pools) rte_mempool_free(pool);
   rte_free(ctx.qsbr);
 }
@@ -242,6 +301,7 @@ void Dataplane::stop() {
 }
 
 void Dataplane::pollControl() {
+  impl_->services->reclaim();
   NeighborEvent batch[64];
   for (auto& ring : impl_->events) {
     unsigned n;
@@ -260,6 +320,18 @@ void Dataplane::pollControl() {
       }
     }
   }
+}
+
+Status Dataplane::upsertService(const ServiceSpec& spec, const std::vector<uint32_t>& table) {
+  return impl_->services->upsert(spec, table);
+}
+
+Status Dataplane::removeService(const ServiceKey& key) {
+  return impl_->services->remove(key);
+}
+
+size_t Dataplane::serviceCount() const {
+  return impl_->services->size();
 }
 
 unsigned Dataplane::pollWorkerOnce(size_t index) {

@@ -48,7 +48,7 @@ Result<std::unique_ptr<NeighborTable>> NeighborTable::create(const std::string& 
   params.hash_func = rte_jhash;
   params.socket_id = socket;
   // One writer (the control plane), readers that never wait.
-  params.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF;
+  params.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF | RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
   table->hash_ = rte_hash_create(&params);
   if (table->hash_ == nullptr) {
     return Status::error("rte_hash_create(" + name + "): " + rte_strerror(rte_errno));

@@ -5,14 +5,57 @@
 #include <rte_mbuf.h>
 #include <rte_pause.h>
 #include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
 
 #include <cstring>
 
 namespace sluice::dp {
 
+namespace {
+// Per-worker affinity memory; a cache (see affinity.h), so a fixed size does.
+constexpr uint32_t kAffinityEntries = 65536;
+// Flows the conntrack sweep examines per loop iteration.
+constexpr unsigned kSweepBudget = 32;
+}  // namespace
+
 Worker::Worker(const DpContext& ctx, unsigned index, unsigned lcore, std::vector<RxQueue> rx,
-               NeighborEventRing* events)
-    : ctx_(ctx), index_(index), lcore_(lcore), rx_(std::move(rx)), events_(events) {}
+               NeighborEventRing* events, std::unique_ptr<Conntrack> conntrack)
+    : ctx_(ctx),
+      index_(index),
+      lcore_(lcore),
+      rx_(std::move(rx)),
+      events_(events),
+      ct_(std::move(conntrack)),
+      affinity_(kAffinityEntries) {}
+
+void Worker::setHandoffRings(std::vector<rte_ring*> to, std::vector<rte_ring*> from) {
+  handoff_to_ = std::move(to);
+  handoff_from_ = std::move(from);
+}
+
+void Worker::handoff(unsigned owner, rte_mbuf* m) {
+  if (rte_ring_sp_enqueue(handoff_to_[owner], m) != 0) return drop(m, Drop::handoff_full);
+  counters_.add(WorkerEvent::handoffs);
+}
+
+uint16_t Worker::nextSnatPort(Family family) {
+  uint32_t& c = snat_cursor_[family == Family::kV4 ? 0 : 1];
+  uint32_t port = kSnatPortMin + index_ * ctx_.snat_slice + c;
+  if (++c == ctx_.snat_slice) c = 0;
+  return static_cast<uint16_t>(port);
+}
+
+unsigned Worker::drainHandoffs() {
+  unsigned total = 0;
+  for (rte_ring* r : handoff_from_) {
+    if (r == nullptr) continue;
+    rte_mbuf* pkts[kBurst];
+    unsigned n = rte_ring_sc_dequeue_burst(r, reinterpret_cast<void**>(pkts), kBurst, nullptr);
+    for (unsigned i = 0; i < n; i++) handle(pkts[i], ctx_.port_idx_by_id[pkts[i]->port], true);
+    total += n;
+  }
+  return total;
+}
 
 void Worker::send(uint16_t port_idx, rte_mbuf* m) {
   TxBuffer& b = tx_[port_idx];
@@ -59,7 +102,7 @@ void Worker::learnNeighbor(uint16_t port_idx, Family family, const uint8_t* addr
   }
 }
 
-void Worker::handle(rte_mbuf* m, uint16_t port_idx) {
+void Worker::handle(rte_mbuf* m, uint16_t port_idx, bool handed_off) {
   if (m->nb_segs != 1) return drop(m, Drop::multi_segment);
   const auto* data = rte_pktmbuf_mtod(m, const uint8_t*);
   PacketMeta meta;
@@ -85,6 +128,7 @@ void Worker::handle(rte_mbuf* m, uint16_t port_idx) {
         d = ndInput(*this, m, meta, port_idx);
         break;
       }
+      if ((meta.proto == 6 || meta.proto == 17) && lbInput(*this, m, meta, handed_off, &d)) break;
       const uint8_t* dst = data + meta.l3_off + (family == Family::kV4 ? 16 : 24);
       if (ctx_.locals.find(family, dst) == nullptr) {
         d = Drop::not_local;
@@ -135,11 +179,15 @@ unsigned Worker::pollOnce() {
     counters_.add(WorkerEvent::rx_bursts);
     for (uint16_t i = 0; i < n; i++) {
       if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
-      handle(pkts[i], q.port_idx);
+      handle(pkts[i], q.port_idx, false);
     }
     total += n;
   }
+  if (!handoff_from_.empty()) total += drainHandoffs();
   if (pending_.size() != 0) servicePending();
+  if (unsigned expired = ct_->sweep(now_, kSweepBudget); expired != 0) {
+    counters_.add(WorkerEvent::ct_expired, expired);
+  }
   // Flush when the queues ran dry (nothing more is coming soon) or when the
   // drain timer says buffered packets have waited long enough.
   if (drained || now_ - last_flush_ >= ctx_.tx_drain_tsc) flushAll();

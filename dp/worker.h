@@ -9,12 +9,15 @@
 #include <cstdint>
 #include <vector>
 
+#include "dp/affinity.h"
 #include "dp/api/counters.h"
+#include "dp/conntrack.h"
 #include "dp/context.h"
 #include "dp/parse.h"
 #include "dp/pending.h"
 
 struct rte_mbuf;
+struct rte_ring;
 
 namespace sluice::dp {
 
@@ -30,7 +33,11 @@ struct RxQueue {
 class Worker {
  public:
   Worker(const DpContext& ctx, unsigned index, unsigned lcore, std::vector<RxQueue> rx,
-         NeighborEventRing* events);
+         NeighborEventRing* events, std::unique_ptr<Conntrack> conntrack);
+
+  // Rings to and from the other workers: to[i] carries packets whose flow
+  // worker i owns; from[i] the ones worker i hands here (index = self unused).
+  void setHandoffRings(std::vector<rte_ring*> to, std::vector<rte_ring*> from);
 
   // One pass over every rx queue, then pending packets and tx drain.
   // Returns the number of packets received.
@@ -55,9 +62,17 @@ class Worker {
   void learnNeighbor(uint16_t port_idx, Family family, const uint8_t* addr, const uint8_t* mac);
   PendingQueue& pending() { return pending_; }
   uint64_t now() const { return now_; }
+  Conntrack& conntrack() { return *ct_; }
+  const Conntrack& conntrack() const { return *ct_; }
+  AffinityTable& affinity() { return affinity_; }
+  // Passes `m` to worker `owner`, which owns its flow.
+  void handoff(unsigned owner, rte_mbuf* m);
+  // Next candidate SNAT port of this worker's slice for `family`.
+  uint16_t nextSnatPort(Family family);
 
  private:
-  void handle(rte_mbuf* m, uint16_t port_idx);
+  void handle(rte_mbuf* m, uint16_t port_idx, bool handed_off);
+  unsigned drainHandoffs();
   void flush(uint16_t port_idx);
   void flushAll();
   void servicePending();
@@ -70,6 +85,11 @@ class Worker {
   uint64_t now_ = 0;
   uint64_t last_flush_ = 0;
   PendingQueue pending_;
+  std::unique_ptr<Conntrack> ct_;
+  AffinityTable affinity_;
+  std::vector<rte_ring*> handoff_to_;
+  std::vector<rte_ring*> handoff_from_;
+  uint32_t snat_cursor_[2] = {0, 0};
 
   struct TxBuffer {
     uint16_t count = 0;
@@ -84,6 +104,10 @@ class Worker {
 Drop arpInput(Worker& w, rte_mbuf* m, const PacketMeta& meta, uint16_t port_idx);
 Drop ndInput(Worker& w, rte_mbuf* m, const PacketMeta& meta, uint16_t port_idx);
 Drop echoInput(Worker& w, rte_mbuf* m, const PacketMeta& meta, uint16_t port_idx);
+// Load balancing of TCP/UDP: requests to a VIP, replies to a translated
+// flow. Returns false when the packet is none of these (it is then for the
+// gateway itself); otherwise it consumed the packet or set *drop.
+bool lbInput(Worker& w, rte_mbuf* m, const PacketMeta& meta, bool handed_off, Drop* drop);
 // Routes an IP packet whose data starts at its L3 header (m->l3_len set):
 // route lookup, neighbor lookup (holding the packet while it resolves),
 // Ethernet header, checksum finish, tx buffer.

@@ -25,7 +25,14 @@ namespace sluice::dp {
   X(pending_held, "packets held while their next hop was resolved")                \
   X(pending_released, "held packets sent once their next hop resolved")            \
   X(idle_sleeps, "short sleeps taken by the backoff idle policy")                  \
-  X(alloc_failures, "ARP/ND probes not sent for want of a free mbuf")
+  X(alloc_failures, "ARP/ND probes not sent for want of a free mbuf")              \
+  X(flows_created, "new flows load-balanced to an endpoint")                       \
+  X(flows_rebalanced, "UDP flows moved off an endpoint that left its service")     \
+  X(flows_reset, "TCP flows reset because their endpoint left its service")        \
+  X(ct_expired, "flows removed by the conntrack sweep")                            \
+  X(ct_evicted_half_open, "half-open flows evicted to admit a new flow")           \
+  X(affinity_hits, "new flows sent to a client's remembered endpoint")             \
+  X(handoffs, "packets handed to the worker that owns their flow")
 
 // X(name, help): why a packet was dropped. Every drop in the data path
 // increments exactly one of these.
@@ -64,7 +71,15 @@ namespace sluice::dp {
   X(no_headroom, "no room in the buffer for the Ethernet header")                           \
   X(pending_full, "next hop unresolved and the pending queue is full")                      \
   X(neigh_timeout, "next hop did not resolve in time")                                      \
-  X(tx_full, "tx queue full")
+  X(tx_full, "tx queue full")                                                               \
+  X(no_endpoint, "new flow for a service with no ready endpoint")                           \
+  X(tcp_no_flow, "TCP segment other than a SYN for a flow not tracked")                     \
+  X(no_flow, "reply to a translated address for a flow not tracked")                        \
+  X(endpoint_gone, "reply from an endpoint that left its service")                          \
+  X(ct_full, "conntrack full of established flows; new flow refused")                       \
+  X(snat_exhausted, "no free SNAT port toward this endpoint")                               \
+  X(handoff_full, "ring to the owner worker full")                                          \
+  X(ttl_exceeded, "TTL or hop limit would reach zero")
 
 enum class WorkerEvent : uint16_t {
 #define SLUICE_X(name, help) name,

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "dp/api/counters.h"
+#include "dp/api/service.h"
 #include "dp/api/status.h"
 #include "dp/api/types.h"
 
@@ -30,6 +31,7 @@ struct IdleSpec {
   uint32_t sleep_after = 1024;
   // Longest sleep; sleeps grow from 1 us up to this.
   uint32_t max_sleep_us = 200;
+  friend bool operator==(const IdleSpec&, const IdleSpec&) = default;
 };
 
 struct PortSpec {
@@ -44,11 +46,13 @@ struct PortSpec {
   // The ethdev name DPDK registers for the device: the vdev name before the
   // first comma, or the PCI address.
   std::string ethdevName() const { return device.substr(0, device.find(',')); }
+  friend bool operator==(const PortSpec&, const PortSpec&) = default;
 };
 
 struct RxQueueRef {
   std::string port;
   uint16_t queue = 0;
+  friend bool operator==(const RxQueueRef&, const RxQueueRef&) = default;
 };
 
 struct WorkerSpec {
@@ -57,24 +61,39 @@ struct WorkerSpec {
   // may share a CPU (tests on small machines), at the cost of speed.
   std::optional<unsigned> cpu;
   std::vector<RxQueueRef> rx;
+  friend bool operator==(const WorkerSpec&, const WorkerSpec&) = default;
 };
 
 // An address this gateway owns, with the prefix of its connected subnet.
 struct LocalAddrSpec {
   std::string port;
   Prefix prefix;
+  friend bool operator==(const LocalAddrSpec&, const LocalAddrSpec&) = default;
 };
 
 struct RouteSpec {
   Prefix prefix;
   std::optional<IpAddr> via;  // gateway; absent = directly connected
   std::string port;           // output port; empty = the port whose subnet holds `via`
+  friend bool operator==(const RouteSpec&, const RouteSpec&) = default;
 };
 
 struct NeighborSpec {
   std::string port;
   IpAddr addr;
   MacAddr mac;
+  friend bool operator==(const NeighborSpec&, const NeighborSpec&) = default;
+};
+
+// Per-worker connection tracking. Timeouts in seconds.
+struct ConntrackSpec {
+  uint32_t capacity = 262144;  // flows per worker
+  uint32_t tcp_half_open_s = 10;
+  uint32_t tcp_established_s = 900;
+  uint32_t tcp_fin_s = 30;
+  uint32_t tcp_closed_s = 5;
+  uint32_t udp_s = 300;
+  friend bool operator==(const ConntrackSpec&, const ConntrackSpec&) = default;
 };
 
 struct DataplaneSpec {
@@ -84,6 +103,11 @@ struct DataplaneSpec {
   std::vector<RouteSpec> routes;
   std::vector<NeighborSpec> neighbors;
   IdleSpec idle;
+  // Local addresses fullnat services translate clients to. Each must be one
+  // of `addresses`; each worker owns a slice of every address's ports.
+  std::vector<IpAddr> snat;
+  ConntrackSpec conntrack;
+  uint32_t services_capacity = 65536;
   uint32_t mbufs_per_socket = 16383;
   uint32_t neighbor_capacity = 4096;
   uint32_t route_capacity = 1024;
@@ -91,6 +115,7 @@ struct DataplaneSpec {
   uint32_t tx_drain_us = 100;
   // How long a packet may wait for its next hop to resolve.
   uint32_t neighbor_resolve_ms = 1000;
+  friend bool operator==(const DataplaneSpec&, const DataplaneSpec&) = default;
 };
 
 struct NeighborInfo {
@@ -119,8 +144,21 @@ class Dataplane {
   void stop();
 
   // Control-plane housekeeping: applies what workers posted (neighbor
-  // learnings). Call it from the control thread every millisecond or so.
+  // learnings) and frees service versions no worker can see any more. Call
+  // it from the control thread every millisecond or so.
   void pollControl();
+
+  // Publishes a new version of one service (added or changed) with one
+  // atomic store; workers see it on their next packet, and the version it
+  // replaces is freed after an RCU grace period. `table` is the Maglev
+  // lookup table over spec.endpoints: each entry an index into
+  // spec.endpoints, or 0xffffffff when no endpoint is ready. Endpoints are
+  // matched to the previous version's by address and port, so flows to an
+  // endpoint that stays keep going; flows to one that left are ended (TCP
+  // RST) or moved (UDP) on their next packet. Costs O(this service).
+  Status upsertService(const ServiceSpec& spec, const std::vector<uint32_t>& table);
+  Status removeService(const ServiceKey& key);
+  size_t serviceCount() const;
 
   // Runs one iteration of worker `index` on the calling thread; for tests
   // that drive the pipeline step by step instead of launching lcores.

@@ -180,6 +180,110 @@ Bytes neighborAdvert(const MacAddr& dst_mac, const MacAddr& src_mac, const IpAdd
   return b;
 }
 
+namespace {
+
+uint32_t pseudoSum(const IpAddr& src, const IpAddr& dst, uint8_t proto, size_t len) {
+  uint32_t sum = 0;
+  for (unsigned i = 0; i < src.size(); i += 2) {
+    sum += static_cast<uint32_t>(src.bytes[i] << 8 | src.bytes[i + 1]);
+    sum += static_cast<uint32_t>(dst.bytes[i] << 8 | dst.bytes[i + 1]);
+  }
+  return sum + proto + static_cast<uint32_t>(len >> 16) + static_cast<uint32_t>(len & 0xffff);
+}
+
+Bytes ipFrame(const MacAddr& dst_mac, const MacAddr& src_mac, const IpAddr& src, const IpAddr& dst,
+              uint8_t proto, Bytes l4, size_t csum_off, uint8_t ttl) {
+  uint16_t c = refChecksum(l4.data(), l4.size(), pseudoSum(src, dst, proto, l4.size()));
+  if (proto == 17 && c == 0) c = 0xffff;
+  set16(l4, csum_off, c);
+  Bytes b = ethHeader(dst_mac, src_mac, src.isV4() ? 0x0800 : 0x86dd);
+  Bytes h = src.isV4() ? ipv4Header(src, dst, proto, l4.size())
+                       : ipv6Header(src, dst, proto, l4.size(), ttl);
+  if (src.isV4()) {
+    h[8] = ttl;
+    set16(h, 10, 0);
+    set16(h, 10, refChecksum(h.data(), 20));
+  }
+  b.insert(b.end(), h.begin(), h.end());
+  b.insert(b.end(), l4.begin(), l4.end());
+  if (b.size() < 60) b.resize(60, 0);
+  return b;
+}
+
+uint32_t get32(const uint8_t* p) {
+  return static_cast<uint32_t>(p[0]) << 24 | static_cast<uint32_t>(p[1]) << 16 |
+         static_cast<uint32_t>(p[2]) << 8 | p[3];
+}
+
+}  // namespace
+
+Bytes tcpFrame(const MacAddr& dst_mac, const MacAddr& src_mac, const IpAddr& src, const IpAddr& dst,
+               const L4Spec& l4) {
+  Bytes t;
+  put16(t, l4.sport);
+  put16(t, l4.dport);
+  for (int i = 24; i >= 0; i -= 8) t.push_back(static_cast<uint8_t>(l4.seq >> i));
+  for (int i = 24; i >= 0; i -= 8) t.push_back(static_cast<uint8_t>(l4.ack >> i));
+  t.push_back(0x50);
+  t.push_back(l4.flags);
+  put16(t, 65535);
+  put16(t, 0);
+  put16(t, 0);
+  for (size_t i = 0; i < l4.payload; i++) t.push_back(static_cast<uint8_t>(i * 13 + 7));
+  return ipFrame(dst_mac, src_mac, src, dst, 6, t, 16, l4.ttl);
+}
+
+Bytes udpFrame(const MacAddr& dst_mac, const MacAddr& src_mac, const IpAddr& src, const IpAddr& dst,
+               const L4Spec& l4) {
+  Bytes u;
+  put16(u, l4.sport);
+  put16(u, l4.dport);
+  put16(u, static_cast<uint16_t>(8 + l4.payload));
+  put16(u, 0);
+  for (size_t i = 0; i < l4.payload; i++) u.push_back(static_cast<uint8_t>(i * 5 + 3));
+  return ipFrame(dst_mac, src_mac, src, dst, 17, u, 6, l4.ttl);
+}
+
+Decoded decode(const Bytes& f) {
+  Decoded d;
+  std::memcpy(d.eth_dst.bytes.data(), f.data(), 6);
+  const uint8_t* ip = f.data() + 14;
+  const uint8_t* l4;
+  size_t l4_len;
+  if ((ip[0] >> 4) == 4) {
+    d.src.family = d.dst.family = Family::kV4;
+    std::memcpy(d.src.bytes.data(), ip + 12, 4);
+    std::memcpy(d.dst.bytes.data(), ip + 16, 4);
+    d.proto = ip[9];
+    d.ttl = ip[8];
+    d.ip_checksum_ok = ipv4HeaderValid(ip);
+    size_t ihl = (ip[0] & 0xf) * 4u;
+    l4 = ip + ihl;
+    l4_len = static_cast<size_t>(ip[2] << 8 | ip[3]) - ihl;
+  } else {
+    d.src.family = d.dst.family = Family::kV6;
+    std::memcpy(d.src.bytes.data(), ip + 8, 16);
+    std::memcpy(d.dst.bytes.data(), ip + 24, 16);
+    d.proto = ip[6];
+    d.ttl = ip[7];
+    d.ip_checksum_ok = true;
+    l4 = ip + 40;
+    l4_len = static_cast<size_t>(ip[4] << 8 | ip[5]);
+  }
+  d.sport = static_cast<uint16_t>(l4[0] << 8 | l4[1]);
+  d.dport = static_cast<uint16_t>(l4[2] << 8 | l4[3]);
+  d.l4_checksum_ok = refChecksum(l4, l4_len, pseudoSum(d.src, d.dst, d.proto, l4_len)) == 0;
+  if (d.proto == 6) {
+    d.seq = get32(l4 + 4);
+    d.ack = get32(l4 + 8);
+    d.flags = l4[13];
+    d.payload = l4_len - (l4[12] >> 4) * 4u;
+  } else {
+    d.payload = l4_len - 8;
+  }
+  return d;
+}
+
 RingPort::RingPort(const std::string& name, unsigned rx_queues, unsigned tx_queues) : name_(name) {
   for (unsigned i = 0; i < rx_queues; i++) {
     rx_.push_back(rte_ring_create((name + "_rx" + std::to_string(i)).c_str(), 1024, 0,

@@ -58,6 +58,40 @@ Bytes neighborSolicit(const MacAddr& src_mac, const IpAddr& src, const IpAddr& t
 Bytes neighborAdvert(const MacAddr& dst_mac, const MacAddr& src_mac, const IpAddr& src,
                      const IpAddr& dst, const IpAddr& target, const MacAddr& target_mac);
 
+// TCP and UDP packets with valid checksums, Ethernet-framed. The family
+// follows the addresses.
+struct L4Spec {
+  uint16_t sport = 0;
+  uint16_t dport = 0;
+  uint32_t seq = 0;    // TCP
+  uint32_t ack = 0;    // TCP
+  uint8_t flags = 0;   // TCP
+  size_t payload = 0;  // bytes of payload
+  uint8_t ttl = 64;
+};
+Bytes tcpFrame(const MacAddr& dst_mac, const MacAddr& src_mac, const IpAddr& src, const IpAddr& dst,
+               const L4Spec& l4);
+Bytes udpFrame(const MacAddr& dst_mac, const MacAddr& src_mac, const IpAddr& src, const IpAddr& dst,
+               const L4Spec& l4);
+
+// What a test reads back from an IP frame (no VLAN, no extension headers).
+struct Decoded {
+  MacAddr eth_dst;
+  IpAddr src;
+  IpAddr dst;
+  uint8_t proto = 0;
+  uint8_t ttl = 0;
+  uint16_t sport = 0;
+  uint16_t dport = 0;
+  uint32_t seq = 0;
+  uint32_t ack = 0;
+  uint8_t flags = 0;
+  size_t payload = 0;
+  bool ip_checksum_ok = false;  // IPv4 header (always true for IPv6)
+  bool l4_checksum_ok = false;
+};
+Decoded decode(const Bytes& frame);
+
 // Reference checks, written independently of dp/checksum.
 uint16_t refChecksum(const uint8_t* data, size_t len, uint32_t sum = 0);
 // True when the IPv4 header at `ip` has a valid checksum.

@@ -71,16 +71,27 @@ TEST(ConfigTest, DemoConfLoads) {
   const dp::DataplaneSpec& dp = config->dataplane;
   EXPECT_EQ(dp.idle.policy, dp::IdlePolicy::kBackoff);
   EXPECT_EQ(dp.mbufs_per_socket, 8191u);
-  ASSERT_EQ(dp.ports.size(), 1u);
+  ASSERT_EQ(dp.ports.size(), 2u);
   EXPECT_EQ(dp.ports[0].name, "p0");
   EXPECT_EQ(dp.ports[0].ethdevName(), "net_af_packet0");
+  EXPECT_EQ(dp.ports[1].ethdevName(), "net_af_packet1");
   ASSERT_EQ(dp.workers.size(), 1u);
   EXPECT_EQ(dp.workers[0].lcore, 1u);
   EXPECT_EQ(dp.workers[0].cpu, 1u);
-  ASSERT_EQ(dp.workers[0].rx.size(), 1u);
+  ASSERT_EQ(dp.workers[0].rx.size(), 2u);
   EXPECT_EQ(dp.workers[0].rx[0].port, "p0");
-  ASSERT_EQ(dp.addresses.size(), 2u);
+  ASSERT_EQ(dp.addresses.size(), 4u);
   EXPECT_EQ(dp.addresses[1].prefix.toString(), "fd77::1/64");
+  EXPECT_EQ(dp.snat,
+            (std::vector<IpAddr>{*IpAddr::parse("10.244.0.1"), *IpAddr::parse("fd44::1")}));
+  EXPECT_EQ(dp.conntrack.capacity, 65536u);
+  ASSERT_EQ(config->services.size(), 3u);
+  EXPECT_EQ(config->services[0].key.toString(), "10.96.0.10:80/tcp");
+  EXPECT_EQ(config->services[1].key.toString(), "10.96.0.10:53/udp");
+  EXPECT_EQ(config->services[2].key.toString(), "[fd00:96::10]:80/tcp");
+  for (const ServiceSpec& service : config->services) {
+    EXPECT_EQ(service.endpoints.size(), 3u) << service.key.toString();
+  }
 }
 
 TEST(ConfigTest, GatewayConfLoads) {
@@ -187,6 +198,8 @@ TEST(ConfigTest, UnknownSettingsAtEveryLevel) {
                        "t.conf:7: idle.spin: unknown setting"));
   EXPECT_TRUE(
       hasError({.tail = "neighbor = { size = 64; };"}, "t.conf:7: neighbor.size: unknown setting"));
+  EXPECT_TRUE(hasError({.tail = "conntrack = { tcp_timeout = 60; };"},
+                       "t.conf:7: conntrack.tcp_timeout: unknown setting"));
   EXPECT_TRUE(hasError(
       {.tail = std::string(kAddresses) + R"(routes = ( { prefix = "::/0"; gw = "fd00::2"; } );)"},
       "t.conf:8: routes.[0].gw: unknown setting"));
@@ -305,6 +318,23 @@ TEST(ConfigTest, RangesAreChecked) {
        "t.conf:7: idle.max_sleep_us: must be 1..100000"},
       {{.tail = "eal = { main_lcore = 128; };"}, "t.conf:7: eal.main_lcore: must be 0..127"},
       {{.tail = "eal = { main_cpu = 1024; };"}, "t.conf:7: eal.main_cpu: must be 0..1023"},
+      {{.tail = "services_capacity = 15;"}, "t.conf:7: services_capacity: must be 16..1048576"},
+      {{.tail = "services_capacity = 1048577;"},
+       "t.conf:7: services_capacity: must be 16..1048576"},
+      {{.tail = "conntrack = { capacity = 1023; };"},
+       "t.conf:7: conntrack.capacity: must be 1024..16777216"},
+      {{.tail = "conntrack = { capacity = 16777217; };"},
+       "t.conf:7: conntrack.capacity: must be 1024..16777216"},
+      {{.tail = "conntrack = { tcp_half_open_timeout = 0; };"},
+       "t.conf:7: conntrack.tcp_half_open_timeout: must be 1..604800"},
+      {{.tail = "conntrack = { tcp_established_timeout = 604801; };"},
+       "t.conf:7: conntrack.tcp_established_timeout: must be 1..604800"},
+      {{.tail = "conntrack = { tcp_fin_timeout = 0; };"},
+       "t.conf:7: conntrack.tcp_fin_timeout: must be 1..604800"},
+      {{.tail = "conntrack = { tcp_closed_timeout = 0; };"},
+       "t.conf:7: conntrack.tcp_closed_timeout: must be 1..604800"},
+      {{.tail = "conntrack = { udp_timeout = 604801; };"},
+       "t.conf:7: conntrack.udp_timeout: must be 1..604800"},
   };
   for (const Case& c : cases) {
     EXPECT_TRUE(hasError(c.parts, c.expected)) << text(c.parts);
@@ -512,6 +542,377 @@ TEST(ConfigTest, Neighbors) {
                "  { port = \"p0\"; address = \"10.0.0.2\"; mac = \"02:00:00:00:00:03\"; }\n"
                ");"},
       "t.conf:10: neighbors.[1].address: neighbor 10.0.0.2 on port 'p0' is already defined"));
+}
+
+// --- SNAT and conntrack -----------------------------------------------------
+
+TEST(ConfigTest, SnatAndConntrack) {
+  auto config = load({.tail = std::string(kAddresses) + R"(snat = [ "fd00::1", "10.0.0.1" ];
+      conntrack = { capacity = 1024; tcp_half_open_timeout = 5; tcp_established_timeout = 600;
+                    tcp_fin_timeout = 20; tcp_closed_timeout = 2; udp_timeout = 604800; };
+      services_capacity = 16;)"});
+  ASSERT_TRUE(config) << config.status().message();
+  const dp::DataplaneSpec& dp = config->dataplane;
+  EXPECT_EQ(dp.snat, (std::vector<IpAddr>{*IpAddr::parse("fd00::1"), *IpAddr::parse("10.0.0.1")}));
+  EXPECT_EQ(dp.conntrack.capacity, 1024u);
+  EXPECT_EQ(dp.conntrack.tcp_half_open_s, 5u);
+  EXPECT_EQ(dp.conntrack.tcp_established_s, 600u);
+  EXPECT_EQ(dp.conntrack.tcp_fin_s, 20u);
+  EXPECT_EQ(dp.conntrack.tcp_closed_s, 2u);
+  EXPECT_EQ(dp.conntrack.udp_s, 604800u);
+  EXPECT_EQ(dp.services_capacity, 16u);
+
+  auto defaults = load({});
+  ASSERT_TRUE(defaults) << defaults.status().message();
+  EXPECT_TRUE(defaults->dataplane.snat.empty());
+  EXPECT_EQ(defaults->dataplane.conntrack.capacity, 262144u);
+  EXPECT_EQ(defaults->dataplane.conntrack.udp_s, 300u);
+  EXPECT_EQ(defaults->dataplane.services_capacity, 65536u);
+  EXPECT_TRUE(defaults->services.empty());
+}
+
+TEST(ConfigTest, SnatAddressesAreLocalAndListedOnce) {
+  auto snat = [](const std::string& list) {
+    return Parts{.tail = std::string(kAddresses) + "snat = " + list + ";"};
+  };
+  EXPECT_TRUE(hasError(snat(R"([ "10.0.0.9" ])"),
+                       "t.conf:8: snat.[0]: 10.0.0.9 is not a local address (see addresses)"));
+  EXPECT_TRUE(hasError(snat(R"([ "10.0.0.1", "fd00::1", "10.0.0.1" ])"),
+                       "t.conf:8: snat.[2]: 10.0.0.1 is already listed"));
+  EXPECT_TRUE(
+      hasError(snat(R"([ "10.0.0.300" ])"), "t.conf:8: snat.[0]: '10.0.0.300' is not an IP"));
+  EXPECT_TRUE(hasError(snat(R"([ "0.0.0.0" ])"),
+                       "t.conf:8: snat.[0]: '0.0.0.0' must be a unicast address"));
+  EXPECT_TRUE(hasError(snat("[ 1 ]"), "t.conf:8: snat.[0]: must be a string"));
+  EXPECT_TRUE(hasError(snat(R"("10.0.0.1")"), "t.conf:8: snat: must be a list"));
+}
+
+// --- Services ---------------------------------------------------------------
+
+// Config text whose services list opens on line 9, so that `body` starts on
+// line 10. SNAT pools of both families unless `snat` says otherwise.
+Parts withServices(const std::string& body,
+                   const std::string& snat = R"(snat = [ "10.0.0.1", "fd00::1" ];)") {
+  return Parts{.tail = std::string(kAddresses) + snat + "\nservices = (\n" + body + "\n);"};
+}
+
+// One service on line 10 with the given fields and endpoints.
+Parts oneService(const std::string& fields, const std::string& endpoints = "") {
+  return withServices("{ " + fields + " endpoints = ( " + endpoints + " ); }");
+}
+
+constexpr char kWeb[] = R"(vip = "10.96.0.10"; port = 80; protocol = "tcp";)";
+constexpr char kWeb6[] = R"(vip = "fd00:96::10"; port = 80; protocol = "tcp";)";
+
+TEST(ServicesConfigTest, ReadsEverySetting) {
+  auto config = load(withServices(R"({
+    vip = "10.96.0.10"; port = 53; protocol = "udp"; mode = "dnat"; algorithm = "random";
+    affinity = "client-ip"; affinity_timeout = 60; table_size = 1021;
+    endpoints = ( { address = "10.244.1.2"; port = 5353; weight = 3; state = "terminating"; },
+                  { address = "10.244.1.3"; port = 5353; state = "unhealthy"; },
+                  { address = "10.244.1.4"; port = 5353; state = "ready"; } );
+  },
+  { vip = "fd00:96::10"; port = 443; protocol = "tcp";
+    endpoints = ( { address = "fd00:244::2"; port = 8443; } ); },
+  { vip = "10.96.0.10"; port = 53; protocol = "tcp"; endpoints = ( ); })"));
+  ASSERT_TRUE(config) << config.status().message();
+  ASSERT_EQ(config->services.size(), 3u);
+
+  const ServiceSpec& dns = config->services[0];
+  EXPECT_EQ(dns.key.toString(), "10.96.0.10:53/udp");
+  EXPECT_EQ(dns.mode, ForwardMode::kDnat);
+  EXPECT_EQ(dns.algorithm, Algorithm::kRandom);
+  EXPECT_TRUE(dns.affinity_client_ip);
+  EXPECT_EQ(dns.affinity_timeout_s, 60u);
+  EXPECT_EQ(dns.table_size, 1021u);
+  ASSERT_EQ(dns.endpoints.size(), 3u);
+  EXPECT_EQ(dns.endpoints[0].toString(), "10.244.1.2:5353");
+  EXPECT_EQ(dns.endpoints[0].weight, 3u);
+  EXPECT_EQ(dns.endpoints[0].state, EndpointState::kTerminating);
+  EXPECT_EQ(dns.endpoints[1].weight, 1u);
+  EXPECT_EQ(dns.endpoints[1].state, EndpointState::kUnhealthy);
+  EXPECT_EQ(dns.endpoints[2].state, EndpointState::kReady);
+
+  // Defaults.
+  const ServiceSpec& web6 = config->services[1];
+  EXPECT_EQ(web6.key.toString(), "[fd00:96::10]:443/tcp");
+  EXPECT_EQ(web6.mode, ForwardMode::kFullNat);
+  EXPECT_EQ(web6.algorithm, Algorithm::kMaglev);
+  EXPECT_FALSE(web6.affinity_client_ip);
+  EXPECT_EQ(web6.affinity_timeout_s, kDefaultAffinityTimeoutS);
+  EXPECT_FALSE(web6.table_size);
+  ASSERT_EQ(web6.endpoints.size(), 1u);
+  EXPECT_EQ(web6.endpoints[0].toString(), "[fd00:244::2]:8443");
+  EXPECT_EQ(web6.endpoints[0].weight, 1u);
+  EXPECT_EQ(web6.endpoints[0].state, EndpointState::kReady);
+
+  // A service without endpoints is valid: it drops its traffic.
+  EXPECT_TRUE(config->services[2].endpoints.empty());
+}
+
+TEST(ServicesConfigTest, RequiredSettings) {
+  EXPECT_TRUE(hasError(oneService(R"(port = 80; protocol = "tcp";)"),
+                       "t.conf:10: services.[0].vip: missing required setting"));
+  EXPECT_TRUE(hasError(oneService(R"(vip = "10.96.0.10"; protocol = "tcp";)"),
+                       "t.conf:10: services.[0].port: missing required setting"));
+  EXPECT_TRUE(hasError(oneService(R"(vip = "10.96.0.10"; port = 80;)"),
+                       "t.conf:10: services.[0].protocol: missing required setting"));
+  EXPECT_TRUE(hasError(withServices(std::string("{ ") + kWeb + " }"),
+                       "t.conf:10: services.[0].endpoints: missing required setting"));
+  EXPECT_TRUE(hasError(oneService(kWeb, R"({ port = 80; })"),
+                       "t.conf:10: services.[0].endpoints.[0].address: missing required setting"));
+  EXPECT_TRUE(hasError(oneService(kWeb, R"({ address = "10.244.1.2"; })"),
+                       "t.conf:10: services.[0].endpoints.[0].port: missing required setting"));
+}
+
+TEST(ServicesConfigTest, UnknownSettingsAndWrongTypes) {
+  EXPECT_TRUE(hasError(oneService(std::string(kWeb) + R"( name = "web";)"),
+                       "t.conf:10: services.[0].name: unknown setting 'name'"));
+  EXPECT_TRUE(hasError(oneService(kWeb, R"({ address = "10.244.1.2"; port = 80; zone = "a"; })"),
+                       "t.conf:10: services.[0].endpoints.[0].zone: unknown setting"));
+  EXPECT_TRUE(hasError(oneService(R"(vip = "10.96.0.10"; port = "http"; protocol = "tcp";)"),
+                       "t.conf:10: services.[0].port: must be an integer"));
+  // No line: libconfig counts a scalar at the end of a line as on the next one.
+  EXPECT_TRUE(hasError(withServices(R"("web")"), ": services.[0]: must be a group"));
+  EXPECT_TRUE(
+      hasError(Parts{.tail = "services = { };"}, "t.conf:7: services: must be a list ( ... )"));
+  EXPECT_TRUE(hasError(withServices(std::string("{ ") + kWeb + R"( endpoints = "10.244.1.2"; })"),
+                       "t.conf:10: services.[0].endpoints: must be a list"));
+}
+
+TEST(ServicesConfigTest, ChoicesMustBeKnown) {
+  EXPECT_TRUE(hasError(oneService(R"(vip = "10.96.0.10"; port = 80; protocol = "sctp";)"),
+                       "t.conf:10: services.[0].protocol: 'sctp' is not one of tcp, udp"));
+  EXPECT_TRUE(hasError(oneService(std::string(kWeb) + R"( mode = "dsr";)"),
+                       "t.conf:10: services.[0].mode: 'dsr' is not one of fullnat, dnat"));
+  EXPECT_TRUE(hasError(oneService(std::string(kWeb) + R"( algorithm = "rr";)"),
+                       "t.conf:10: services.[0].algorithm: 'rr' is not one of maglev, random"));
+  EXPECT_TRUE(
+      hasError(oneService(std::string(kWeb) + R"( affinity = "ClientIP";)"),
+               "t.conf:10: services.[0].affinity: 'ClientIP' is not one of none, client-ip"));
+  EXPECT_TRUE(hasError(oneService(kWeb, R"({ address = "10.244.1.2"; port = 80; state = "up"; })"),
+                       "t.conf:10: services.[0].endpoints.[0].state: 'up' is not one of ready, "
+                       "terminating, unhealthy"));
+}
+
+TEST(ServicesConfigTest, VipAndPorts) {
+  EXPECT_TRUE(hasError(oneService(R"(vip = "10.96.0"; port = 80; protocol = "tcp";)"),
+                       "t.conf:10: services.[0].vip: '10.96.0' is not an IP address"));
+  EXPECT_TRUE(hasError(oneService(R"(vip = "224.0.0.10"; port = 80; protocol = "tcp";)"),
+                       "t.conf:10: services.[0].vip: '224.0.0.10' must be a unicast address"));
+  EXPECT_TRUE(hasError(oneService(R"(vip = "::"; port = 80; protocol = "tcp";)"),
+                       "t.conf:10: services.[0].vip: '::' must be a unicast address"));
+  EXPECT_TRUE(hasError(oneService(R"(vip = "10.96.0.10"; port = 0; protocol = "tcp";)"),
+                       "t.conf:10: services.[0].port: must be 1..65535"));
+  EXPECT_TRUE(hasError(oneService(R"(vip = "10.96.0.10"; port = 65536; protocol = "tcp";)"),
+                       "t.conf:10: services.[0].port: must be 1..65535"));
+  EXPECT_TRUE(hasError(oneService(kWeb, R"({ address = "10.244.1.2"; port = 0; })"),
+                       "t.conf:10: services.[0].endpoints.[0].port: must be 1..65535"));
+}
+
+TEST(ServicesConfigTest, DuplicateServicesNameTheFirst) {
+  std::string none = " endpoints = ( ); }";
+  EXPECT_TRUE(hasError(withServices(std::string("{ ") + kWeb + none + ",\n" +
+                                    R"({ vip = "10.96.0.11"; port = 80; protocol = "tcp";)" + none +
+                                    ",\n{ " + kWeb + none),
+                       "t.conf:12: services.[2].vip: service 10.96.0.10:80/tcp is already defined "
+                       "by services.[0] (line 10)"));
+  // The same IPv6 VIP spelt two ways.
+  EXPECT_TRUE(
+      hasError(withServices(std::string("{ ") + kWeb6 + none + ",\n" +
+                            R"({ vip = "fd00:96:0::0010"; port = 80; protocol = "tcp";)" + none),
+               "t.conf:11: services.[1].vip: service [fd00:96::10]:80/tcp is already defined by "
+               "services.[0] (line 10)"));
+  // Another port or protocol is another service.
+  auto config =
+      load(withServices(std::string("{ ") + kWeb + none + ",\n" +
+                        R"({ vip = "10.96.0.10"; port = 80; protocol = "udp";)" + none + ",\n" +
+                        R"({ vip = "10.96.0.10"; port = 81; protocol = "tcp";)" + none));
+  ASSERT_TRUE(config) << config.status().message();
+  EXPECT_EQ(config->services.size(), 3u);
+}
+
+TEST(ServicesConfigTest, Endpoints) {
+  auto endpoints = [](const std::string& list) { return oneService(kWeb, list); };
+  EXPECT_TRUE(hasError(endpoints(R"({ address = "fd00:244::2"; port = 80; })"),
+                       "t.conf:10: services.[0].endpoints.[0].address: fd00:244::2 is IPv6 but "
+                       "the VIP is IPv4"));
+  EXPECT_TRUE(hasError(oneService(kWeb6, R"({ address = "10.244.1.2"; port = 80; })"),
+                       "t.conf:10: services.[0].endpoints.[0].address: 10.244.1.2 is IPv4 but "
+                       "the VIP is IPv6"));
+  EXPECT_TRUE(hasError(endpoints(R"({ address = "10.244.1"; port = 80; })"),
+                       "t.conf:10: services.[0].endpoints.[0].address: '10.244.1' is not an IP"));
+  EXPECT_TRUE(hasError(endpoints(R"({ address = "239.1.1.1"; port = 80; })"),
+                       "t.conf:10: services.[0].endpoints.[0].address: '239.1.1.1' must be a "
+                       "unicast address"));
+  EXPECT_TRUE(hasError(endpoints(R"({ address = "0.0.0.0"; port = 80; })"),
+                       "t.conf:10: services.[0].endpoints.[0].address: '0.0.0.0' must be a "
+                       "unicast address"));
+  EXPECT_TRUE(
+      hasError(withServices(std::string("{ ") + kWeb + " endpoints = (\n" +
+                            R"(  { address = "10.244.1.2"; port = 8080; },)" + "\n" +
+                            R"(  { address = "10.244.1.2"; port = 8081; },)" + "\n" +
+                            R"(  { address = "10.244.1.2"; port = 8080; weight = 2; } ); })"),
+               "t.conf:13: services.[0].endpoints.[2]: 10.244.1.2:8080 is already endpoints[0]"));
+}
+
+TEST(ServicesConfigTest, Weights) {
+  auto weight = [](const std::string& value) {
+    return oneService(kWeb, R"({ address = "10.244.1.2"; port = 80; weight = )" + value + "; }");
+  };
+  EXPECT_TRUE(hasError(weight("0"),
+                       "t.conf:10: services.[0].endpoints.[0].weight: 0 is not a valid weight; "
+                       "to stop new flows to an endpoint, set its state to terminating or "
+                       "unhealthy"));
+  EXPECT_TRUE(
+      hasError(weight("65536"), "t.conf:10: services.[0].endpoints.[0].weight: must be 1..65535"));
+  EXPECT_TRUE(
+      hasError(weight("-1"), "t.conf:10: services.[0].endpoints.[0].weight: must be at least 0"));
+  auto config = load(weight("65535"));
+  ASSERT_TRUE(config) << config.status().message();
+  EXPECT_EQ(config->services[0].endpoints[0].weight, 65535u);
+}
+
+TEST(ServicesConfigTest, TableSize) {
+  std::string three = R"({ address = "10.244.1.2"; port = 80; },
+                         { address = "10.244.1.3"; port = 80; },
+                         { address = "10.244.1.4"; port = 80; })";
+  auto sized = [&](const std::string& size) {
+    return oneService(std::string(kWeb) + " table_size = " + size + ";", three);
+  };
+  EXPECT_TRUE(hasError(sized("1000"), "t.conf:10: services.[0].table_size: 1000 is not a prime"));
+  EXPECT_TRUE(hasError(sized("0"), "t.conf:10: services.[0].table_size: 0 is not a prime"));
+  EXPECT_TRUE(hasError(sized("2"),
+                       "t.conf:10: services.[0].table_size: 2 is smaller than the "
+                       "number of endpoints (3)"));
+  EXPECT_TRUE(hasError(sized("131101"),
+                       "t.conf:10: services.[0].table_size: 131101 is above the "
+                       "largest table size, 131071"));
+  for (uint32_t ok : {3u, 1021u, 65537u, 131071u}) {
+    auto config = load(sized(std::to_string(ok)));
+    ASSERT_TRUE(config) << config.status().message();
+    EXPECT_EQ(config->services[0].table_size, ok);
+  }
+}
+
+TEST(ServicesConfigTest, AffinityTimeout) {
+  EXPECT_TRUE(hasError(oneService(std::string(kWeb) + " affinity_timeout = 60;"),
+                       "t.conf:10: services.[0].affinity_timeout: must not be set when affinity "
+                       "is none"));
+  // Even at its default value, as Kubernetes' API does.
+  EXPECT_TRUE(
+      hasError(oneService(std::string(kWeb) + R"( affinity = "none"; affinity_timeout = 10800;)"),
+               "t.conf:10: services.[0].affinity_timeout: must not be set when affinity is none"));
+  std::string client_ip = std::string(kWeb) + R"( affinity = "client-ip";)";
+  EXPECT_TRUE(hasError(oneService(client_ip + " affinity_timeout = 0;"),
+                       "t.conf:10: services.[0].affinity_timeout: must be 1..86400"));
+  EXPECT_TRUE(hasError(oneService(client_ip + " affinity_timeout = 86401;"),
+                       "t.conf:10: services.[0].affinity_timeout: must be 1..86400"));
+  auto config = load(oneService(client_ip + " affinity_timeout = 86400;"));
+  ASSERT_TRUE(config) << config.status().message();
+  EXPECT_EQ(config->services[0].affinity_timeout_s, 86400u);
+  // A misspelt affinity is reported alone, not also as a timeout without affinity.
+  auto misspelt =
+      load(oneService(std::string(kWeb) + R"( affinity = "clientip"; affinity_timeout = 60;)"));
+  ASSERT_FALSE(misspelt);
+  EXPECT_EQ(misspelt.status().message(),
+            "t.conf:10: services.[0].affinity: 'clientip' is not one of none, client-ip");
+}
+
+TEST(ServicesConfigTest, FullNatNeedsAnSnatAddressOfTheVipFamily) {
+  std::string v4_only = R"(snat = [ "10.0.0.1" ];)";
+  // Reported at the service's line, since mode is left at its default.
+  EXPECT_TRUE(hasError(withServices(std::string("{ ") + kWeb6 + " endpoints = ( ); }", v4_only),
+                       "t.conf:10: services.[0].mode: missing SNAT pool for IPv6: fullnat needs a "
+                       "local address of the VIP's family in snat (or use mode dnat)"));
+  EXPECT_TRUE(hasError(withServices(std::string("{ ") + kWeb + " endpoints = ( ); }", ""),
+                       "t.conf:10: services.[0].mode: missing SNAT pool for IPv4"));
+  EXPECT_TRUE(hasError(
+      withServices(std::string("{ ") + kWeb6 + "\n  mode = \"fullnat\"; endpoints = ( ); }",
+                   v4_only),
+      "t.conf:11: services.[0].mode: missing SNAT pool for IPv6"));
+  // dnat needs none.
+  auto config = load(
+      withServices(std::string("{ ") + kWeb6 + R"( mode = "dnat"; endpoints = ( ); })", v4_only));
+  ASSERT_TRUE(config) << config.status().message();
+}
+
+TEST(ServicesConfigTest, NoMoreServicesThanCapacity) {
+  std::string body;
+  for (int i = 1; i <= 17; ++i) {
+    body += std::string(body.empty() ? "" : ",\n") + R"({ vip = "10.96.0.)" + std::to_string(i) +
+            R"("; port = 80; protocol = "tcp"; endpoints = ( ); })";
+  }
+  Parts parts = withServices(body);
+  auto config = load(parts);
+  ASSERT_TRUE(config) << config.status().message();
+  EXPECT_EQ(config->services.size(), 17u);
+  parts.tail = "services_capacity = 16;\n" + parts.tail;
+  EXPECT_TRUE(hasError(parts, "t.conf:10: services: 17 services exceed services_capacity (16)"));
+}
+
+TEST(ServicesConfigTest, ServicesAreCheckedOnlyWhenReadCleanly) {
+  // A VIP that does not parse must not also bring family errors for every endpoint.
+  auto config = load(oneService(R"(vip = "10.96.0.x"; port = 80; protocol = "tcp";)",
+                                R"({ address = "10.244.1.2"; port = 80; })"));
+  ASSERT_FALSE(config);
+  EXPECT_EQ(config.status().message(),
+            "t.conf:10: services.[0].vip: '10.96.0.x' is not an IP address");
+}
+
+// --- validateService, as the admin API calls it -----------------------------
+
+ServiceSpec webService() {
+  ServiceSpec service;
+  service.key = {.vip = *IpAddr::parse("10.96.0.10"), .port = 80, .proto = Proto::kTcp};
+  service.endpoints = {{.addr = *IpAddr::parse("10.244.1.2"), .port = 8080},
+                       {.addr = *IpAddr::parse("10.244.1.3"), .port = 8080}};
+  return service;
+}
+
+dp::DataplaneSpec withSnat() {
+  dp::DataplaneSpec dataplane;
+  dataplane.snat = {*IpAddr::parse("192.168.77.1")};
+  return dataplane;
+}
+
+TEST(ValidateServiceTest, ValidServiceHasNoErrors) {
+  EXPECT_TRUE(validateService(webService(), withSnat()).empty());
+}
+
+TEST(ValidateServiceTest, FieldsAreRelativeToTheService) {
+  ServiceSpec service = webService();
+  service.key.port = 0;
+  service.endpoints[1].port = 0;
+  service.endpoints[1].weight = 70000;
+  service.endpoints.push_back(service.endpoints[0]);
+  service.affinity_timeout_s = 60;
+  service.table_size = 1000;
+  const std::string no_snat =
+      "mode: missing SNAT pool for IPv4: fullnat needs a local address of the VIP's family in "
+      "snat (or use mode dnat)";
+  EXPECT_EQ(validateService(service, dp::DataplaneSpec{}),
+            (std::vector<std::string>{
+                "port: 0 is not a valid port",
+                no_snat,
+                "affinity_timeout: must not be set when affinity is none",
+                "table_size: 1000 is not a prime",
+                "endpoints[1].port: 0 is not a valid port",
+                "endpoints[1].weight: must be 1..65535",
+                "endpoints[2]: 10.244.1.2:8080 is already endpoints[0]",
+            }));
+}
+
+TEST(ValidateServiceTest, AtMost65535Endpoints) {
+  ServiceSpec service = webService();
+  service.endpoints.clear();
+  for (uint32_t i = 0; i < 65536; ++i) {
+    service.endpoints.push_back({.addr = IpAddr::v4(0x0af40000 + i), .port = 80});
+  }
+  EXPECT_EQ(validateService(service, withSnat()),
+            std::vector<std::string>{"endpoints: 65536 endpoints; at most 65535 are allowed"});
+  service.endpoints.pop_back();
+  EXPECT_TRUE(validateService(service, withSnat()).empty());
 }
 
 // --- EAL arguments ----------------------------------------------------------

@@ -1,0 +1,137 @@
+// Connection tracking: one table per worker, single-threaded, sized at start.
+// Each flow is found from either direction (both keys are indexed) and stores
+// its own translations, so a published service update never invalidates it.
+// Pure C++: time is a number the caller passes in (TSC ticks in the worker,
+// anything in tests); memory is allocated once, in create().
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "dp/api/status.h"
+#include "dp/nat.h"
+
+namespace sluice::dp {
+
+// A direction of a flow as seen on the wire: family, protocol, addresses
+// and ports (network order). 40 bytes, compared as bytes: unused address
+// bytes and the padding must be zero.
+struct FlowKey {
+  uint8_t family;  // 4 or 6
+  uint8_t proto;   // 6 (TCP) or 17 (UDP)
+  uint16_t sport;
+  uint16_t dport;
+  uint16_t pad;
+  uint8_t src[16];
+  uint8_t dst[16];
+};
+static_assert(sizeof(FlowKey) == 40);
+
+enum class TcpState : uint8_t {
+  kNone,         // UDP
+  kSynSent,      // client SYN seen (half-open)
+  kSynRecv,      // endpoint SYN-ACK seen (half-open)
+  kEstablished,  // handshake completed
+  kFinWait,      // a FIN seen
+  kClosed,       // RST seen, or both FINs
+};
+
+// Timeouts in the caller's clock units.
+struct ConntrackTimeouts {
+  uint64_t tcp_half_open;  // kSynSent, kSynRecv
+  uint64_t tcp_established;
+  uint64_t tcp_fin;  // kFinWait
+  uint64_t tcp_closed;
+  uint64_t udp;
+};
+
+// Three cache lines: the keys first (what a lookup compares), then expiry
+// and ownership (what every hit reads), then the rewrites.
+struct alignas(64) Flow {
+  FlowKey orig;   // client -> VIP
+  FlowKey reply;  // endpoint -> SNAT address (fullnat) or client (dnat)
+  uint64_t expires;
+  // Which service and endpoint the flow was given, with generations so the
+  // worker notices when either is gone (see dp/services.h).
+  uint32_t service_slot;
+  uint32_t service_gen;
+  uint32_t endpoint_slot;
+  uint32_t endpoint_gen;
+  TcpState tcp;
+  uint8_t user_flags;   // free for the caller
+  Rewrite to_endpoint;  // applied to orig-direction packets
+  Rewrite to_client;    // applied to reply-direction packets
+};
+static_assert(sizeof(Flow) == 192);
+
+// TCP flag bits as in the header's 13th byte.
+inline constexpr uint8_t kTcpFin = 0x01, kTcpSyn = 0x02, kTcpRst = 0x04, kTcpAck = 0x10;
+
+class Conntrack {
+ public:
+  // Room for `capacity` flows (each indexed twice). Allocates all memory now.
+  static Result<std::unique_ptr<Conntrack>> create(uint32_t capacity,
+                                                   const ConntrackTimeouts& timeouts);
+  ~Conntrack();
+  Conntrack(const Conntrack&) = delete;
+  Conntrack& operator=(const Conntrack&) = delete;
+
+  struct Hit {
+    Flow* flow;     // nullptr on a miss
+    bool is_reply;  // the key matched flow->reply
+  };
+  // The live flow `key` belongs to. A flow found expired is removed and
+  // reported as a miss.
+  Hit lookup(const FlowKey& key, uint64_t now);
+
+  enum class InsertError : uint8_t { kNone, kFull, kExists };
+  struct Inserted {
+    Flow* flow;  // nullptr when refused
+    InsertError error;
+    bool evicted_half_open;  // a half-open flow was evicted to make room
+  };
+  // Adds a flow under both keys, with state kSynSent (TCP) or kNone (UDP)
+  // and the matching timeout. When full, the oldest half-open flow is
+  // evicted; established flows never are, so then the insert is refused.
+  // The caller fills the rest of the flow (rewrites, service, endpoint).
+  Inserted insert(const FlowKey& orig, const FlowKey& reply, uint64_t now);
+
+  // Advances TCP state from a segment's flags (kTcp*) seen in one direction
+  // and pushes the expiry out by the new state's timeout; for UDP refreshes.
+  void update(Flow* flow, bool is_reply, uint8_t tcp_flags, uint64_t now);
+
+  void remove(Flow* flow);
+
+  // Looks at up to `budget` flows (round robin over the table) and removes
+  // the expired ones. Returns how many it removed.
+  unsigned sweep(uint64_t now, unsigned budget);
+
+  // Calls fn(const Flow&) for every live flow (control plane / tests; it
+  // walks the whole table).
+  template <class Fn>
+  void forEach(Fn&& fn) const;
+
+  uint32_t size() const { return size_; }
+  uint32_t capacity() const { return capacity_; }
+  // Bytes allocated for flows and index together.
+  size_t memoryBytes() const;
+
+ private:
+  Conntrack() = default;
+  // The index, the free list and the half-open queue live in Impl (conntrack.cc).
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  uint32_t size_ = 0;
+  uint32_t capacity_ = 0;
+  Flow* flows_ = nullptr;
+  uint8_t* live_ = nullptr;  // per flow: 0 when free, else state bits (conntrack.cc)
+};
+
+template <class Fn>
+void Conntrack::forEach(Fn&& fn) const {
+  for (uint32_t i = 0; i < capacity_; i++) {
+    if (live_[i] != 0) fn(flows_[i]);
+  }
+}
+
+}  // namespace sluice::dp

@@ -1,0 +1,262 @@
+#include "dp/services.h"
+
+#include <rte_errno.h>
+#include <rte_hash.h>
+#include <rte_jhash.h>
+#include <rte_malloc.h>
+#include <rte_rcu_qsbr.h>
+
+#include <cstring>
+#include <set>
+
+namespace sluice::dp {
+namespace {
+
+constexpr uint32_t kNone = 0xffffffff;
+
+std::string endpointId(const EndpointSpec& e) {
+  return e.toString();
+}
+
+void freeVersion(ServiceVersion* v) {
+  if (v == nullptr) return;
+  v->magic = kServiceVersionFreed;
+  v->table_size = 0;
+  v->endpoint_count = 0;
+  rte_free(v);
+}
+
+void freeVersions(void* /*ctx*/, void* elems, unsigned n) {
+  auto** versions = static_cast<ServiceVersion**>(elems);
+  for (unsigned i = 0; i < n; i++) freeVersion(versions[i]);
+}
+
+}  // namespace
+
+ServiceTable::Key ServiceTable::makeKey(const ServiceKey& k) {
+  Key key{};
+  key.family = static_cast<uint8_t>(k.vip.family);
+  key.proto = static_cast<uint8_t>(k.proto);
+  key.port_be = rte_cpu_to_be_16(k.port);
+  std::memcpy(key.vip, k.vip.bytes.data(), k.vip.size());
+  return key;
+}
+
+Result<std::unique_ptr<ServiceTable>> ServiceTable::create(const std::string& name,
+                                                           uint32_t capacity, rte_rcu_qsbr* qsbr) {
+  std::unique_ptr<ServiceTable> t(new ServiceTable());
+  t->capacity_ = capacity;
+  t->qsbr_ = qsbr;
+  rte_hash_parameters params{};
+  params.name = name.c_str();
+  params.entries = capacity;
+  params.key_len = sizeof(Key);
+  params.hash_func = rte_jhash;
+  params.socket_id = SOCKET_ID_ANY;
+  params.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF | RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
+  t->hash_ = rte_hash_create(&params);
+  if (t->hash_ == nullptr) {
+    return Status::error("service hash: " + std::string(rte_strerror(rte_errno)));
+  }
+  // Deleted keys' slots are reused only after workers have moved on.
+  rte_hash_rcu_config rcu{};
+  rcu.v = qsbr;
+  rcu.mode = RTE_HASH_QSBR_MODE_DQ;
+  if (rte_hash_rcu_qsbr_add(t->hash_, &rcu) != 0) {
+    return Status::error("service hash RCU: " + std::string(rte_strerror(rte_errno)));
+  }
+  std::string dq_name = name + "_dq";
+  rte_rcu_qsbr_dq_parameters dq{};
+  dq.name = dq_name.c_str();
+  dq.size = capacity * 2;
+  dq.esize = sizeof(ServiceVersion*);
+  dq.trigger_reclaim_limit = 64;
+  dq.max_reclaim_size = 256;
+  dq.free_fn = freeVersions;
+  dq.p = t.get();
+  dq.v = qsbr;
+  t->dq_ = rte_rcu_qsbr_dq_create(&dq);
+  if (t->dq_ == nullptr) {
+    return Status::error("service defer queue: " + std::string(rte_strerror(rte_errno)));
+  }
+  t->slots_ = std::make_unique<std::atomic<ServiceVersion*>[]>(capacity);
+  for (uint32_t i = 0; i < capacity; i++) t->slots_[i].store(nullptr);
+  t->state_.resize(capacity);
+  t->free_slots_.reserve(capacity);
+  for (uint32_t i = capacity; i > 0; i--) t->free_slots_.push_back(i - 1);
+  return t;
+}
+
+ServiceTable::~ServiceTable() {
+  if (dq_ != nullptr) {
+    // Nothing reads any more: the data plane is stopped.
+    rte_rcu_qsbr_dq_reclaim(dq_, ~0u, nullptr, nullptr, nullptr);
+    rte_rcu_qsbr_dq_delete(dq_);
+  }
+  if (slots_) {
+    for (uint32_t i = 0; i < capacity_; i++) freeVersion(slots_[i].load());
+  }
+  rte_hash_free(hash_);
+}
+
+const ServiceVersion* ServiceTable::find(uint8_t family, uint8_t proto, uint16_t port_be,
+                                         const uint8_t* vip) const {
+  Key key{};
+  key.family = family;
+  key.proto = proto;
+  key.port_be = port_be;
+  std::memcpy(key.vip, vip, family == 4 ? 4 : 16);
+  void* data;
+  if (rte_hash_lookup_data(hash_, &key, &data) < 0) return nullptr;
+  const ServiceVersion* v = at(static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data)));
+  // The slot may have been handed to another service since the lookup.
+  if (v == nullptr || v->port_be != port_be || v->proto != proto || v->family != family ||
+      std::memcmp(v->vip, key.vip, 16) != 0) {
+    return nullptr;
+  }
+  return v;
+}
+
+void ServiceTable::retire(ServiceVersion* old) {
+  if (old == nullptr) return;
+  if (rte_rcu_qsbr_dq_enqueue(dq_, &old) != 0) {
+    // The queue is full of versions still in their grace period: wait for the
+    // workers (the control plane may wait; they never do) and free now.
+    rte_rcu_qsbr_synchronize(qsbr_, RTE_QSBR_THRID_INVALID);
+    freeVersion(old);
+  }
+}
+
+Status ServiceTable::upsert(const ServiceSpec& spec, const std::vector<uint32_t>& table) {
+  if (spec.endpoints.size() >= kNoEndpoint) {
+    return Status::error(spec.key.toString() + ": more than 65534 endpoints");
+  }
+  if (table.empty()) return Status::error(spec.key.toString() + ": empty lookup table");
+  for (uint32_t e : table) {
+    if (e != kNone && e >= spec.endpoints.size()) {
+      return Status::error(spec.key.toString() + ": lookup table refers to endpoint " +
+                           std::to_string(e) + " of " + std::to_string(spec.endpoints.size()));
+    }
+  }
+  const std::string name = spec.key.toString();
+  auto found = by_key_.find(name);
+  bool is_new = found == by_key_.end();
+  if (is_new && free_slots_.empty()) {
+    return Status::error(name + ": service table full (" + std::to_string(capacity_) + ")");
+  }
+  uint32_t slot = is_new ? free_slots_.back() : found->second;
+
+  // Endpoint indices: kept for endpoints that stay, new ones for the others.
+  SlotState next = is_new ? SlotState{} : state_[slot];
+  if (is_new) next.gen = state_[slot].gen + 1;
+  std::map<std::string, std::pair<uint16_t, uint32_t>> kept;
+  std::vector<uint16_t> index_of(spec.endpoints.size());
+  std::set<std::string> seen;
+  for (size_t i = 0; i < spec.endpoints.size(); i++) {
+    std::string id = endpointId(spec.endpoints[i]);
+    if (!seen.insert(id).second) return Status::error(name + ": duplicate endpoint " + id);
+    auto it = next.endpoints.find(id);
+    if (it != next.endpoints.end()) {
+      kept[id] = it->second;
+      next.endpoints.erase(it);
+    }
+  }
+  for (auto& [id, slot_gen] : next.endpoints) next.free_indices.push_back(slot_gen.first);
+  next.endpoints.clear();
+  for (size_t i = 0; i < spec.endpoints.size(); i++) {
+    std::string id = endpointId(spec.endpoints[i]);
+    auto it = kept.find(id);
+    if (it == kept.end()) {
+      uint16_t index;
+      if (!next.free_indices.empty()) {
+        index = next.free_indices.back();
+        next.free_indices.pop_back();
+      } else {
+        index = next.next_index++;
+      }
+      it = kept.emplace(id, std::make_pair(index, next.next_endpoint_gen++)).first;
+    }
+    index_of[i] = it->second.first;
+    next.endpoints[id] = it->second;
+  }
+
+  // The new version: header, endpoint array, table, in one allocation.
+  size_t ep_bytes = sizeof(EndpointSlot) * next.next_index;
+  size_t bytes = sizeof(ServiceVersion) + ep_bytes + sizeof(uint16_t) * table.size();
+  auto* v = static_cast<ServiceVersion*>(rte_zmalloc("sluice_svc", bytes, RTE_CACHE_LINE_SIZE));
+  if (v == nullptr) return Status::error(name + ": out of memory for the new version");
+  auto* eps = reinterpret_cast<EndpointSlot*>(v + 1);
+  auto* tab = reinterpret_cast<uint16_t*>(reinterpret_cast<uint8_t*>(eps) + ep_bytes);
+  v->magic = kServiceVersionMagic;
+  v->slot = slot;
+  v->gen = next.gen;
+  v->family = static_cast<uint8_t>(spec.key.vip.family);
+  v->proto = static_cast<uint8_t>(spec.key.proto);
+  v->port_be = rte_cpu_to_be_16(spec.key.port);
+  std::memcpy(v->vip, spec.key.vip.bytes.data(), 16);
+  v->mode = spec.mode;
+  v->algorithm = spec.algorithm;
+  v->affinity = spec.affinity_client_ip;
+  v->affinity_timeout_s = spec.affinity_timeout_s;
+  v->table_size = static_cast<uint32_t>(table.size());
+  v->endpoint_count = next.next_index;
+  v->endpoints = eps;
+  v->table = tab;
+  for (size_t i = 0; i < spec.endpoints.size(); i++) {
+    const EndpointSpec& e = spec.endpoints[i];
+    EndpointSlot& s = eps[index_of[i]];
+    std::memcpy(s.addr, e.addr.bytes.data(), 16);
+    s.port_be = rte_cpu_to_be_16(e.port);
+    s.state = e.state;
+    s.gen = next.endpoints[endpointId(e)].second;
+  }
+  for (size_t i = 0; i < table.size(); i++) {
+    tab[i] = table[i] == kNone ? kNoEndpoint : index_of[table[i]];
+  }
+  next.bytes = bytes;
+
+  ServiceVersion* old = slots_[slot].exchange(v, std::memory_order_acq_rel);
+  if (is_new) {
+    Key key = makeKey(spec.key);
+    int rc = rte_hash_add_key_data(hash_, &key, reinterpret_cast<void*>(uintptr_t{slot}));
+    if (rc < 0) {
+      slots_[slot].store(old, std::memory_order_release);
+      rte_free(v);
+      return Status::error(name + ": " + rte_strerror(-rc));
+    }
+    free_slots_.pop_back();
+    by_key_[name] = slot;
+  }
+  state_[slot] = std::move(next);
+  retire(old);
+  return Status::ok();
+}
+
+Status ServiceTable::remove(const ServiceKey& key) {
+  const std::string name = key.toString();
+  auto it = by_key_.find(name);
+  if (it == by_key_.end()) return Status::error(name + ": no such service");
+  uint32_t slot = it->second;
+  Key k = makeKey(key);
+  int rc = rte_hash_del_key(hash_, &k);
+  if (rc < 0) return Status::error(name + ": " + rte_strerror(-rc));
+  ServiceVersion* old = slots_[slot].exchange(nullptr, std::memory_order_acq_rel);
+  retire(old);
+  uint32_t gen = state_[slot].gen;
+  state_[slot] = SlotState{};
+  state_[slot].gen = gen;  // the next service here gets a newer one
+  free_slots_.push_back(slot);
+  by_key_.erase(it);
+  return Status::ok();
+}
+
+void ServiceTable::reclaim() {
+  rte_rcu_qsbr_dq_reclaim(dq_, 256, nullptr, nullptr, nullptr);
+}
+
+size_t ServiceTable::versionBytes(const ServiceKey& key) const {
+  auto it = by_key_.find(key.toString());
+  return it == by_key_.end() ? 0 : state_[it->second].bytes;
+}
+
+}  // namespace sluice::dp

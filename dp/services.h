@@ -1,0 +1,121 @@
+// The service table the workers read: VIP:port/proto -> the service's
+// current immutable version. The control plane builds a new version off to
+// the side, publishes it with one release store and hands the old one to an
+// RCU defer queue; it is freed once every worker has passed a quiescent state.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dp/api/service.h"
+#include "dp/api/status.h"
+
+struct rte_hash;
+struct rte_rcu_qsbr;
+struct rte_rcu_qsbr_dq;
+
+namespace sluice::dp {
+
+inline constexpr uint16_t kNoEndpoint = 0xffff;
+
+// An endpoint as workers see it. Its index in the version's array is stable
+// for as long as the endpoint stays in the service; `gen` tells a flow that
+// was given this index whether it is still the same endpoint (0 = empty).
+struct EndpointSlot {
+  uint8_t addr[16];
+  uint16_t port_be;  // network order
+  EndpointState state;
+  uint8_t pad;
+  uint32_t gen;
+};
+static_assert(sizeof(EndpointSlot) == 24);
+
+// Marks a live version; a freed one is overwritten with kServiceVersionFreed,
+// so a reader that kept a pointer past its grace period reads garbage it can
+// detect (the RCU stress test relies on this).
+inline constexpr uint32_t kServiceVersionMagic = 0x5e7c1ce5;
+inline constexpr uint32_t kServiceVersionFreed = 0xdeadbeef;
+
+struct ServiceVersion {
+  uint32_t magic;
+  uint32_t slot;  // index in the service table
+  uint32_t gen;   // generation of the service in that slot
+  uint8_t family;
+  uint8_t proto;
+  uint16_t port_be;
+  uint8_t vip[16];
+  ForwardMode mode;
+  Algorithm algorithm;
+  bool affinity;
+  uint8_t pad;
+  uint32_t affinity_timeout_s;
+  uint32_t table_size;      // Maglev M
+  uint32_t endpoint_count;  // size of endpoints[]
+  const EndpointSlot* endpoints;
+  const uint16_t* table;  // M entries: endpoint index or kNoEndpoint
+  // Both arrays follow the struct in the same allocation.
+};
+
+class ServiceTable {
+ public:
+  static Result<std::unique_ptr<ServiceTable>> create(const std::string& name, uint32_t capacity,
+                                                      rte_rcu_qsbr* qsbr);
+  ~ServiceTable();
+
+  // Worker side, lock-free. `vip` is 4 or 16 bytes, `port_be` network order.
+  const ServiceVersion* find(uint8_t family, uint8_t proto, uint16_t port_be,
+                             const uint8_t* vip) const;
+  // The current version in `slot` (nullptr when empty).
+  const ServiceVersion* at(uint32_t slot) const {
+    return slots_[slot].load(std::memory_order_acquire);
+  }
+
+  // Control-plane side (single writer).
+  Status upsert(const ServiceSpec& spec, const std::vector<uint32_t>& table);
+  Status remove(const ServiceKey& key);
+  // Frees versions whose grace period has passed.
+  void reclaim();
+  size_t size() const { return by_key_.size(); }
+  size_t capacity() const { return capacity_; }
+  // Bytes of the version currently published for `key` (0 if none).
+  size_t versionBytes(const ServiceKey& key) const;
+
+ private:
+  struct Key {
+    uint8_t family;
+    uint8_t proto;
+    uint16_t port_be;
+    uint8_t vip[16];
+  };
+  static_assert(sizeof(Key) == 20);
+  static Key makeKey(const ServiceKey& k);
+
+  // What the control plane remembers about a service between versions: which
+  // index each endpoint holds and with which generation.
+  struct SlotState {
+    uint32_t gen = 0;
+    uint32_t next_endpoint_gen = 1;
+    std::map<std::string, std::pair<uint16_t, uint32_t>> endpoints;  // "addr:port" -> (index, gen)
+    std::vector<uint16_t> free_indices;
+    uint16_t next_index = 0;
+    size_t bytes = 0;
+  };
+
+  void retire(ServiceVersion* old);
+
+  ServiceTable() = default;
+  rte_hash* hash_ = nullptr;
+  rte_rcu_qsbr* qsbr_ = nullptr;
+  rte_rcu_qsbr_dq* dq_ = nullptr;
+  uint32_t capacity_ = 0;
+  std::unique_ptr<std::atomic<ServiceVersion*>[]> slots_;
+  std::vector<SlotState> state_;
+  std::vector<uint32_t> free_slots_;
+  std::map<std::string, uint32_t> by_key_;  // key.toString() -> slot
+};
+
+}  // namespace sluice::dp

@@ -1,0 +1,447 @@
+// Packet in -> packet out for load balancing: a client's SYN or datagram to a
+// VIP leaves toward a pod translated, the pod's answer comes back translated,
+// every checksum valid; fullnat and dnat, TCP and UDP, IPv4 and IPv6; flows
+// to endpoints that leave; and replies that land on the wrong worker.
+#include <atomic>
+#include <cstring>
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "cp/publisher.h"
+#include "dp/api/dataplane.h"
+#include "tests/e2e/ring_harness.h"
+
+namespace sluice::test {
+namespace {
+
+using dp::Drop;
+using dp::WorkerEvent;
+
+constexpr uint8_t kSyn = 0x02, kAck = 0x10, kRst = 0x04;
+
+const MacAddr kClientMac = mac("02:00:00:00:0c:01");
+const MacAddr kPodMac = mac("02:00:00:00:0d:01");
+
+struct Family4or6 {
+  const char* name;
+  IpAddr client;
+  IpAddr vip;
+  IpAddr snat;
+  std::vector<IpAddr> pods;
+};
+
+Family4or6 v4() {
+  return {"v4",
+          ip("192.0.2.2"),
+          ip("10.96.0.10"),
+          ip("10.0.0.1"),
+          {ip("10.0.0.11"), ip("10.0.0.12"), ip("10.0.0.13")}};
+}
+Family4or6 v6() {
+  return {"v6",
+          ip("2001:db8::2"),
+          ip("fd00:96::10"),
+          ip("fd00::1"),
+          {ip("fd00::11"), ip("fd00::12"), ip("fd00::13")}};
+}
+
+std::string uniqueName(const char* base) {
+  static std::atomic<unsigned> n{0};
+  return std::string(base) + std::to_string(n++);
+}
+
+class LbTest : public ::testing::Test {
+ public:
+  // Port "out" (clients, 192.0.2.0/24, 2001:db8::/64) and port "in" (pods,
+  // 10.0.0.0/24, fd00::/64), `workers` workers, each polling queue i of both.
+  void start(unsigned workers = 1) {
+    out_ = std::make_unique<RingPort>(uniqueName("lo"), workers, workers);
+    in_ = std::make_unique<RingPort>(uniqueName("li"), workers, workers);
+    dp::DataplaneSpec spec;
+    for (auto [name, port] : {std::pair{"out", out_.get()}, std::pair{"in", in_.get()}}) {
+      dp::PortSpec ps;
+      ps.name = name;
+      ps.device = port->ethdevName();
+      ps.rx_queues = static_cast<uint16_t>(workers);
+      spec.ports.push_back(ps);
+    }
+    for (unsigned i = 0; i < workers; i++) {
+      auto q = static_cast<uint16_t>(i);
+      spec.workers.push_back({i + 1, std::nullopt, {{"out", q}, {"in", q}}});
+    }
+    for (const char* a : {"192.0.2.1/24", "2001:db8::1/64"}) {
+      spec.addresses.push_back({"out", *Prefix::parse(a)});
+    }
+    for (const char* a : {"10.0.0.1/24", "fd00::1/64"}) {
+      spec.addresses.push_back({"in", *Prefix::parse(a)});
+    }
+    spec.snat = {ip("10.0.0.1"), ip("fd00::1")};
+    for (const auto& fam : {v4(), v6()}) {
+      spec.neighbors.push_back({"out", fam.client, kClientMac});
+      for (const auto& p : fam.pods) spec.neighbors.push_back({"in", p, kPodMac});
+    }
+    spec.mbufs_per_socket = 4095;
+    spec.conntrack.capacity = 4096;
+    spec.idle.policy = dp::IdlePolicy::kBackoff;
+    auto dp = dp::Dataplane::create(spec);
+    ASSERT_TRUE(dp.isOk()) << dp.status().message();
+    dp_ = std::move(*dp);
+    out_mac_ = *dp_->portMac("out");
+    in_mac_ = *dp_->portMac("in");
+  }
+
+  ServiceSpec service(const Family4or6& f, Proto proto, ForwardMode mode, size_t pods = 3) {
+    ServiceSpec s;
+    s.key = {f.vip, 80, proto};
+    s.mode = mode;
+    for (size_t i = 0; i < pods; i++)
+      s.endpoints.push_back({f.pods[i], 8080, 1, EndpointState::kReady});
+    return s;
+  }
+
+  void publish(const ServiceSpec& s) {
+    auto table = cp::Publisher::tableFor(s);
+    ASSERT_TRUE(table.isOk()) << table.status().message();
+    ASSERT_TRUE(dp_->upsertService(s, *table).isOk());
+  }
+
+  // Runs every worker a few times; returns what left each port.
+  struct Out {
+    std::vector<RingPort::Sent> out, in;
+  };
+  Out step(int iterations = 3) {
+    for (int i = 0; i < iterations; i++) {
+      for (size_t w = 0; w < dp_->workerCount(); w++) dp_->pollWorkerOnce(w);
+      dp_->pollControl();
+    }
+    return {out_->collect(), in_->collect()};
+  }
+
+  Bytes fromClient(const Family4or6& f, Proto proto, const L4Spec& l4) {
+    return proto == Proto::kTcp ? tcpFrame(out_mac_, kClientMac, f.client, f.vip, l4)
+                                : udpFrame(out_mac_, kClientMac, f.client, f.vip, l4);
+  }
+  Bytes fromPod(const IpAddr& pod, const IpAddr& to, Proto proto, const L4Spec& l4) {
+    return proto == Proto::kTcp ? tcpFrame(in_mac_, kPodMac, pod, to, l4)
+                                : udpFrame(in_mac_, kPodMac, pod, to, l4);
+  }
+
+  uint64_t event(WorkerEvent e) {
+    uint64_t sum = 0;
+    for (const auto& s : dp_->workerCounters()) sum += s.events[static_cast<size_t>(e)];
+    return sum;
+  }
+  uint64_t drops(Drop d) {
+    uint64_t sum = 0;
+    for (const auto& s : dp_->workerCounters()) sum += s.drops[static_cast<size_t>(d)];
+    return sum;
+  }
+
+  std::unique_ptr<RingPort> out_, in_;
+  std::unique_ptr<dp::Dataplane> dp_;
+  MacAddr out_mac_, in_mac_;
+};
+
+struct Case {
+  bool v6;
+  Proto proto;
+  ForwardMode mode;
+};
+
+class LbRoundTrip : public LbTest, public ::testing::WithParamInterface<Case> {};
+
+TEST_P(LbRoundTrip, RequestReachesAPodAndTheAnswerComesBack) {
+  const Case c = GetParam();
+  const Family4or6 f = c.v6 ? v6() : v4();
+  start();
+  publish(service(f, c.proto, c.mode));
+  L4Spec req{40000, 80, 1000, 0, kSyn, c.proto == Proto::kUdp ? 33u : 0u, 64};
+  out_->inject(fromClient(f, c.proto, req));
+  Out o = step();
+  ASSERT_EQ(0u, o.out.size());
+  ASSERT_EQ(1u, o.in.size());
+  Decoded d = decode(o.in[0].frame);
+  EXPECT_EQ(kPodMac, d.eth_dst);
+  EXPECT_TRUE(d.ip_checksum_ok);
+  EXPECT_TRUE(d.l4_checksum_ok);
+  EXPECT_EQ(63, d.ttl) << "a router hop";
+  EXPECT_EQ(8080, d.dport);
+  bool to_pod = false;
+  for (const auto& p : f.pods) to_pod |= d.dst == p;
+  EXPECT_TRUE(to_pod) << d.dst.toString();
+  if (c.mode == ForwardMode::kFullNat) {
+    EXPECT_EQ(f.snat, d.src);
+    EXPECT_GE(d.sport, 1024);
+  } else {
+    EXPECT_EQ(f.client, d.src);
+    EXPECT_EQ(40000, d.sport);
+  }
+  if (c.proto == Proto::kTcp) {
+    EXPECT_EQ(kSyn, d.flags);
+    EXPECT_EQ(1000u, d.seq);
+  } else {
+    EXPECT_EQ(33u, d.payload);
+  }
+
+  // The pod answers to whatever it saw as the source.
+  L4Spec rep{8080, d.sport, 5000, 1001, kSyn | kAck, c.proto == Proto::kUdp ? 21u : 0u, 64};
+  in_->inject(fromPod(d.dst, d.src, c.proto, rep));
+  o = step();
+  ASSERT_EQ(1u, o.out.size());
+  ASSERT_EQ(0u, o.in.size());
+  Decoded r = decode(o.out[0].frame);
+  EXPECT_EQ(kClientMac, r.eth_dst);
+  EXPECT_EQ(f.vip, r.src);
+  EXPECT_EQ(f.client, r.dst);
+  EXPECT_EQ(80, r.sport);
+  EXPECT_EQ(40000, r.dport);
+  EXPECT_TRUE(r.ip_checksum_ok);
+  EXPECT_TRUE(r.l4_checksum_ok);
+  EXPECT_EQ(1u, event(WorkerEvent::flows_created));
+
+  // The client's next packet follows the flow to the same pod.
+  L4Spec next{40000, 80, 1001, 5001, kAck, 100, 64};
+  out_->inject(fromClient(f, c.proto, next));
+  o = step();
+  ASSERT_EQ(1u, o.in.size());
+  Decoded d2 = decode(o.in[0].frame);
+  EXPECT_EQ(d.dst, d2.dst);
+  EXPECT_EQ(d.sport, d2.sport);
+  EXPECT_TRUE(d2.l4_checksum_ok);
+  EXPECT_EQ(1u, event(WorkerEvent::flows_created));
+}
+
+INSTANTIATE_TEST_SUITE_P(All, LbRoundTrip,
+                         ::testing::Values(Case{false, Proto::kTcp, ForwardMode::kFullNat},
+                                           Case{false, Proto::kUdp, ForwardMode::kFullNat},
+                                           Case{true, Proto::kTcp, ForwardMode::kFullNat},
+                                           Case{true, Proto::kUdp, ForwardMode::kFullNat},
+                                           Case{false, Proto::kTcp, ForwardMode::kDnat},
+                                           Case{false, Proto::kUdp, ForwardMode::kDnat},
+                                           Case{true, Proto::kTcp, ForwardMode::kDnat},
+                                           Case{true, Proto::kUdp, ForwardMode::kDnat}),
+                         [](const auto& info) {
+                           const Case& c = info.param;
+                           return std::string(c.v6 ? "v6_" : "v4_") + toString(c.proto) + "_" +
+                                  toString(c.mode);
+                         });
+
+TEST_F(LbTest, ManyFlowsSpreadOverEveryPod) {
+  start();
+  publish(service(v4(), Proto::kUdp, ForwardMode::kFullNat));
+  std::map<std::string, int> per_pod;
+  for (uint16_t i = 0; i < 300; i++) {
+    out_->inject(
+        fromClient(v4(), Proto::kUdp, {static_cast<uint16_t>(20000 + i), 80, 0, 0, 0, 8, 64}));
+    Out o = step(1);
+    ASSERT_EQ(1u, o.in.size());
+    per_pod[decode(o.in[0].frame).dst.toString()]++;
+  }
+  ASSERT_EQ(3u, per_pod.size());
+  for (const auto& [pod, n] : per_pod) {
+    EXPECT_GT(n, 70) << pod;
+    EXPECT_LT(n, 130) << pod;
+  }
+}
+
+TEST_F(LbTest, UnknownTcpSegmentsAndEmptyServicesAreDropped) {
+  start();
+  publish(service(v4(), Proto::kTcp, ForwardMode::kFullNat));
+  ServiceSpec empty = service(v4(), Proto::kTcp, ForwardMode::kFullNat, 0);
+  empty.key.port = 81;
+  publish(empty);
+  out_->inject(fromClient(v4(), Proto::kTcp, {40000, 80, 1, 1, kAck, 10, 64}));
+  out_->inject(fromClient(v4(), Proto::kTcp, {40001, 81, 1, 0, kSyn, 0, 64}));
+  in_->inject(fromPod(v4().pods[0], v4().snat, Proto::kTcp, {8080, 3000, 1, 1, kAck, 0, 64}));
+  Out o = step();
+  EXPECT_TRUE(o.in.empty());
+  EXPECT_TRUE(o.out.empty());
+  EXPECT_EQ(1u, drops(Drop::tcp_no_flow));
+  EXPECT_EQ(1u, drops(Drop::no_endpoint));
+  EXPECT_EQ(1u, drops(Drop::no_flow));
+}
+
+TEST_F(LbTest, ExpiringTtlIsDropped) {
+  start();
+  publish(service(v4(), Proto::kUdp, ForwardMode::kFullNat));
+  out_->inject(fromClient(v4(), Proto::kUdp, {40000, 80, 0, 0, 0, 8, 1}));
+  Out o = step();
+  EXPECT_TRUE(o.in.empty());
+  EXPECT_EQ(1u, drops(Drop::ttl_exceeded));
+}
+
+// Establishes one flow from client port `cport` and returns the pod it went to.
+IpAddr establish(LbTest& t, RingPort& out, const Family4or6& f, Proto proto, uint16_t cport,
+                 std::function<LbTest::Out()> step, const MacAddr& out_mac) {
+  L4Spec l4{cport, 80, 100, 0, kSyn, proto == Proto::kUdp ? 4u : 0u, 64};
+  out.inject(proto == Proto::kTcp ? tcpFrame(out_mac, kClientMac, f.client, f.vip, l4)
+                                  : udpFrame(out_mac, kClientMac, f.client, f.vip, l4));
+  LbTest::Out o = step();
+  EXPECT_EQ(1u, o.in.size());
+  (void)t;
+  return o.in.empty() ? IpAddr{} : decode(o.in[0].frame).dst;
+}
+
+TEST_F(LbTest, RemovedEndpointResetsTcpAndMovesUdp) {
+  start();
+  ServiceSpec tcp = service(v4(), Proto::kTcp, ForwardMode::kFullNat);
+  ServiceSpec udp = service(v4(), Proto::kUdp, ForwardMode::kFullNat);
+  publish(tcp);
+  publish(udp);
+  auto stepper = [this] { return step(); };
+  // Flows from many client ports, so every pod has some.
+  std::map<uint16_t, IpAddr> tcp_flows, udp_flows;
+  for (uint16_t p = 30000; p < 30030; p++) {
+    tcp_flows[p] = establish(*this, *out_, v4(), Proto::kTcp, p, stepper, out_mac_);
+    udp_flows[p] = establish(*this, *out_, v4(), Proto::kUdp, p, stepper, out_mac_);
+  }
+  const IpAddr gone = v4().pods[1];
+  for (ServiceSpec* s : {&tcp, &udp}) {
+    s->endpoints.erase(s->endpoints.begin() + 1);
+    publish(*s);
+  }
+  int resets = 0, kept = 0, moved = 0;
+  for (uint16_t p = 30000; p < 30030; p++) {
+    out_->inject(fromClient(v4(), Proto::kTcp, {p, 80, 101, 1, kAck, 10, 64}));
+    Out o = step();
+    if (tcp_flows[p] == gone) {
+      // The client gets a RST from the VIP; nothing goes to the pods.
+      ASSERT_EQ(1u, o.out.size()) << p;
+      ASSERT_TRUE(o.in.empty());
+      Decoded r = decode(o.out[0].frame);
+      EXPECT_EQ(v4().vip, r.src);
+      EXPECT_EQ(p, r.dport);
+      EXPECT_EQ(kRst, r.flags & kRst);
+      EXPECT_EQ(1u, r.seq) << "seq = the client's ack";
+      EXPECT_TRUE(r.ip_checksum_ok);
+      EXPECT_TRUE(r.l4_checksum_ok);
+      resets++;
+    } else {
+      ASSERT_EQ(1u, o.in.size());
+      EXPECT_EQ(tcp_flows[p], decode(o.in[0].frame).dst) << "flows to staying pods stay";
+      kept++;
+    }
+    out_->inject(fromClient(v4(), Proto::kUdp, {p, 80, 0, 0, 0, 6, 64}));
+    o = step();
+    ASSERT_EQ(1u, o.in.size());
+    IpAddr now = decode(o.in[0].frame).dst;
+    EXPECT_NE(gone, now);
+    if (udp_flows[p] == gone) {
+      moved++;
+    } else {
+      EXPECT_EQ(udp_flows[p], now);
+    }
+  }
+  EXPECT_GT(resets, 0);
+  EXPECT_GT(kept, 0);
+  EXPECT_GT(moved, 0);
+  EXPECT_EQ(static_cast<uint64_t>(resets), event(WorkerEvent::flows_reset));
+  EXPECT_EQ(static_cast<uint64_t>(moved), event(WorkerEvent::flows_rebalanced));
+}
+
+TEST_F(LbTest, TerminatingEndpointKeepsItsFlowsButTakesNoNewOnes) {
+  start();
+  ServiceSpec s = service(v4(), Proto::kTcp, ForwardMode::kFullNat);
+  publish(s);
+  auto stepper = [this] { return step(); };
+  std::map<uint16_t, IpAddr> flows;
+  for (uint16_t p = 31000; p < 31030; p++) {
+    flows[p] = establish(*this, *out_, v4(), Proto::kTcp, p, stepper, out_mac_);
+  }
+  s.endpoints[0].state = EndpointState::kTerminating;
+  publish(s);
+  for (uint16_t p = 31000; p < 31030; p++) {
+    out_->inject(fromClient(v4(), Proto::kTcp, {p, 80, 101, 1, kAck, 10, 64}));
+    Out o = step();
+    ASSERT_EQ(1u, o.in.size());
+    EXPECT_EQ(flows[p], decode(o.in[0].frame).dst);
+  }
+  for (uint16_t p = 32000; p < 32050; p++) {
+    EXPECT_NE(v4().pods[0], establish(*this, *out_, v4(), Proto::kTcp, p, stepper, out_mac_));
+  }
+  EXPECT_EQ(0u, event(WorkerEvent::flows_reset));
+}
+
+TEST_F(LbTest, ClientIpAffinityKeepsAClientOnOneEndpoint) {
+  start();
+  ServiceSpec s = service(v4(), Proto::kTcp, ForwardMode::kFullNat);
+  s.affinity_client_ip = true;
+  publish(s);
+  auto stepper = [this] { return step(); };
+  std::set<std::string> pods;
+  for (uint16_t p = 33000; p < 33020; p++) {
+    pods.insert(establish(*this, *out_, v4(), Proto::kTcp, p, stepper, out_mac_).toString());
+  }
+  EXPECT_EQ(1u, pods.size());
+  EXPECT_EQ(19u, event(WorkerEvent::affinity_hits));
+}
+
+TEST_F(LbTest, ReplyOnTheOtherWorkersQueueReachesTheFlowOwner) {
+  start(2);
+  publish(service(v4(), Proto::kTcp, ForwardMode::kFullNat));
+  // Worker 0 receives the SYN and owns the flow...
+  out_->inject(fromClient(v4(), Proto::kTcp, {40000, 80, 1, 0, kSyn, 0, 64}), 0);
+  Out o = step();
+  ASSERT_EQ(1u, o.in.size());
+  Decoded d = decode(o.in[0].frame);
+  EXPECT_EQ(0u, o.in[0].queue);
+  EXPECT_LT(d.sport, 1024 + (65536 - 1024) / 2) << "SNAT port from worker 0's slice";
+  // ...the SYN-ACK lands on worker 1's queue and is handed over.
+  in_->inject(fromPod(d.dst, d.src, Proto::kTcp, {8080, d.sport, 9, 2, kSyn | kAck, 0, 64}), 1);
+  o = step();
+  ASSERT_EQ(1u, o.out.size());
+  EXPECT_EQ(0u, o.out[0].queue) << "sent by the owner";
+  Decoded r = decode(o.out[0].frame);
+  EXPECT_EQ(v4().vip, r.src);
+  EXPECT_TRUE(r.l4_checksum_ok);
+  EXPECT_EQ(1u, event(WorkerEvent::handoffs));
+  EXPECT_EQ(0u, drops(Drop::no_flow));
+}
+
+TEST_F(LbTest, DnatFlowsLiveWithTheClientHashOwnerWhateverQueueTheyArriveOn) {
+  start(2);
+  publish(service(v4(), Proto::kTcp, ForwardMode::kDnat));
+  int handoffs_expected = 0;
+  for (uint16_t p = 34000; p < 34020; p++) {
+    unsigned q = p % 2;
+    out_->inject(fromClient(v4(), Proto::kTcp, {p, 80, 1, 0, kSyn, 0, 64}), q);
+    Out o = step();
+    ASSERT_EQ(1u, o.in.size());
+    Decoded d = decode(o.in[0].frame);
+    unsigned owner = o.in[0].queue;
+    if (owner != q) handoffs_expected++;
+    // The reply arrives on the queue the request did not use.
+    in_->inject(fromPod(d.dst, v4().client, Proto::kTcp, {8080, p, 9, 2, kSyn | kAck, 0, 64}),
+                1 - owner);
+    o = step();
+    ASSERT_EQ(1u, o.out.size()) << p;
+    EXPECT_EQ(owner, o.out[0].queue);
+    handoffs_expected++;
+    EXPECT_EQ(v4().vip, decode(o.out[0].frame).src);
+  }
+  EXPECT_EQ(static_cast<uint64_t>(handoffs_expected), event(WorkerEvent::handoffs));
+}
+
+TEST_F(LbTest, PublishingAServiceTouchesOnlyThatService) {
+  start();
+  for (uint16_t port = 1000; port < 1100; port++) {
+    ServiceSpec s = service(v4(), Proto::kUdp, ForwardMode::kFullNat);
+    s.key.port = port;
+    publish(s);
+  }
+  EXPECT_EQ(100u, dp_->serviceCount());
+  ServiceSpec s = service(v4(), Proto::kUdp, ForwardMode::kFullNat);
+  s.key.port = 1050;
+  ASSERT_TRUE(dp_->removeService(s.key).isOk());
+  EXPECT_EQ(99u, dp_->serviceCount());
+  out_->inject(fromClient(v4(), Proto::kUdp, {40000, 1050, 0, 0, 0, 8, 64}));
+  out_->inject(fromClient(v4(), Proto::kUdp, {40000, 1051, 0, 0, 0, 8, 64}));
+  Out o = step();
+  EXPECT_EQ(1u, o.in.size());
+  EXPECT_EQ(1u, drops(Drop::not_local)) << "the removed VIP is nobody's";
+  EXPECT_FALSE(dp_->removeService(s.key).isOk());
+}
+
+}  // namespace
+}  // namespace sluice::test
