@@ -179,6 +179,8 @@ unsigned Worker::pollOnce() {
     counters_.add(WorkerEvent::rx_bursts);
     for (uint16_t i = 0; i < n; i++) {
       if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
+      // Not every driver sets it; a packet handed to another worker needs it.
+      pkts[i]->port = q.port_id;
       handle(pkts[i], q.port_idx, false);
     }
     total += n;
