@@ -7,35 +7,7 @@ namespace sluice::dp {
 
 namespace {
 
-// The ones'-complement sum is byte-order independent (RFC 1071 section 2B):
-// summing native-order words and swapping the folded result gives the sum of
-// big-endian words. So the loop loads native words and swaps once at the end.
-inline uint64_t loadNative64(const uint8_t* p) {
-  uint64_t v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
-
-inline uint32_t loadNative32(const uint8_t* p) {
-  uint32_t v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
-
-inline uint16_t loadNative16(const uint8_t* p) {
-  uint16_t v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
-
-inline uint16_t fold64(uint64_t sum) {
-  sum = (sum & 0xffffffffu) + (sum >> 32);
-  sum = (sum & 0xffffffffu) + (sum >> 32);
-  sum = (sum & 0xffffu) + (sum >> 16);
-  sum = (sum & 0xffffu) + (sum >> 16);
-  return static_cast<uint16_t>(sum);
-}
-
+// Native-order sums (see checksum.h) are swapped once, at the end.
 inline uint16_t toHostOrder(uint16_t native_sum) {
   if constexpr (std::endian::native == std::endian::little) {
     return static_cast<uint16_t>((native_sum >> 8) | (native_sum << 8));

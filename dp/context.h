@@ -56,9 +56,10 @@ class LocalAddrs {
   std::vector<LocalAddr> addrs_;
 };
 
-// SNAT ports: below kSnatPortMin are never used; the rest is cut into one
-// contiguous slice per worker, so a reply's destination port names the
-// worker that owns its flow.
+// SNAT ports: below kSnatPortMin are never used; of the rest, worker w owns
+// the ports p with p % workers == w, so a reply's destination port names the
+// worker that owns its flow, and with a power-of-two number of workers a NIC
+// can steer replies there with one masked match (dp/steer.cc).
 inline constexpr uint32_t kSnatPortMin = 1024;
 
 struct DpContext {
@@ -88,9 +89,8 @@ struct DpContext {
   }
   // The worker owning SNAT port `port` (host order), or -1 for none.
   int snatOwner(uint32_t port) const {
-    if (port < kSnatPortMin || snat_slice == 0) return -1;
-    unsigned w = (port - kSnatPortMin) / snat_slice;
-    return static_cast<int>(w < worker_count ? w : worker_count - 1);
+    if (port < kSnatPortMin) return -1;
+    return static_cast<int>(port % worker_count);
   }
 };
 

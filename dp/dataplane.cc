@@ -21,6 +21,7 @@
 #include "dp/port.h"
 #include "dp/route.h"
 #include "dp/services.h"
+#include "dp/steer.h"
 #include "dp/worker.h"
 
 namespace sluice::dp {
@@ -37,6 +38,7 @@ class DataplaneImpl {
   std::unique_ptr<NeighborTable> neighbors;
   std::unique_ptr<ServiceTable> services;
   std::vector<rte_ring*> handoff_rings;
+  std::vector<uint16_t> steered_ports;
   std::map<int, rte_mempool*> pools;  // by NUMA socket
   std::vector<uint16_t> started_ports;
   std::atomic<bool> stop{false};
@@ -199,6 +201,8 @@ Status DataplaneImpl::build(const DataplaneSpec& spec) {
     (a.isV4() ? ctx.snat_v4 : ctx.snat_v6).push_back(a);
   }
   ctx.worker_count = static_cast<unsigned>(spec.workers.size());
+  // Ports of each worker's residue class that fit below 65536 (the same
+  // count for every worker: the smallest class size).
   ctx.snat_slice = (65536 - kSnatPortMin) / ctx.worker_count;
   const ConntrackSpec& cs = spec.conntrack;
   ctx.ct_timeouts = {cs.tcp_half_open_s * ctx.tsc_hz, cs.tcp_established_s * ctx.tsc_hz,
@@ -222,6 +226,30 @@ Status DataplaneImpl::build(const DataplaneSpec& spec) {
     workers.push_back(
         std::make_unique<Worker>(ctx, i, ws.lcore, std::move(rx), ring->get(), std::move(*ct)));
     events.push_back(std::move(*ring));
+  }
+
+  // Where a NIC can steer replies to their owner itself, let it.
+  for (size_t p = 0; p < ctx.ports.size(); p++) {
+    if (spec.ports[p].rx_queues < 2) continue;
+    std::vector<SteerQueue> queues;
+    for (unsigned i = 0; i < spec.workers.size(); i++) {
+      for (const RxQueueRef& ref : spec.workers[i].rx) {
+        if (ref.port == spec.ports[p].name) queues.push_back({i, ref.queue});
+      }
+    }
+    std::vector<IpAddr> snat = ctx.snat_v4;
+    snat.insert(snat.end(), ctx.snat_v6.begin(), ctx.snat_v6.end());
+    std::string why;
+    unsigned rules = installSteering(ctx.ports[p].port_id, ctx.worker_count, queues, snat, &why);
+    if (rules != 0) {
+      steered_ports.push_back(ctx.ports[p].port_id);
+      RTE_LOG(INFO, USER1, "port %s: %u rte_flow rules steer SNAT replies to their workers\n",
+              ctx.ports[p].name.c_str(), rules);
+    } else {
+      RTE_LOG(INFO, USER1,
+              "port %s: no rte_flow steering (%s); replies reach their owner by hand-off\n",
+              ctx.ports[p].name.c_str(), why.c_str());
+    }
   }
 
   // Hand-off rings between every pair of workers: ring[from * W + to].
@@ -260,6 +288,7 @@ DataplaneImpl::~DataplaneImpl() {
     }
     rte_ring_free(r);
   }
+  for (uint16_t p : steered_ports) removeSteering(p);
   for (uint16_t p : started_ports) closePort(p);
   workers.clear();
   services.reset();

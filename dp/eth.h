@@ -1,4 +1,6 @@
-// Small helpers the stages share for reading and writing header fields.
+// Small helpers the stages share for reading and writing header fields: the
+// one home of big-endian loads and stores, ethertypes and the Ethernet
+// header. Pure: no DPDK, so the pure stages (parse) use it too.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +10,8 @@
 
 namespace sluice::dp {
 
+// Big-endian loads and stores. Callers check the bounds; byte access makes no
+// alignment assumption, and GCC and Clang compile it to one load and a swap.
 inline uint16_t loadBe16(const uint8_t* p) {
   return static_cast<uint16_t>(p[0] << 8 | p[1]);
 }
@@ -22,7 +26,8 @@ inline void storeBe32(uint8_t* p, uint32_t v) {
 
 inline constexpr uint16_t kEtherTypeIpv4 = 0x0800;
 inline constexpr uint16_t kEtherTypeArp = 0x0806;
-inline constexpr uint16_t kEtherTypeVlan = 0x8100;
+inline constexpr uint16_t kEtherTypeVlan = 0x8100;  // 802.1Q
+inline constexpr uint16_t kEtherTypeQinQ = 0x88a8;  // 802.1ad outer tag
 inline constexpr uint16_t kEtherTypeIpv6 = 0x86dd;
 
 // Length of the Ethernet header writeEth produces for a port's VLAN.

@@ -20,24 +20,8 @@ constexpr uint16_t kTcpCheckOff = 16;
 constexpr uint16_t kUdpCheckOff = 6;
 
 // Everything below works on words loaded in native byte order and stores them
-// back the same way. The ones'-complement sum commutes with byte swapping
-// (RFC 1071 section 2B), so as long as the checksum and the words it covers
-// share one order the arithmetic needs no conversions.
-inline uint16_t load16(const uint8_t* p) {
-  uint16_t v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
-
-inline void store16(uint8_t* p, uint16_t v) {
-  std::memcpy(p, &v, sizeof(v));
-}
-
-inline uint32_t load32(const uint8_t* p) {
-  uint32_t v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
+// back the same way (see checksum.h): as long as the checksum and the words it
+// covers share one order, the arithmetic needs no conversions.
 
 // Adds to `sum` the change of `bytes` bytes (a multiple of 4) going from `old`
 // to `now`: ~old + new per word (RFC 1624 eqn. 3). Unchanged words add
@@ -47,31 +31,23 @@ template <unsigned kBytes>
 inline uint64_t addDelta(uint64_t sum, const uint8_t* old, const uint8_t* now) {
   static_assert(kBytes % 4 == 0);
   for (unsigned i = 0; i < kBytes; i += 4) {
-    sum += static_cast<uint32_t>(~load32(old + i));
-    sum += load32(now + i);
+    sum += static_cast<uint32_t>(~loadNative32(old + i));
+    sum += loadNative32(now + i);
   }
   return sum;
-}
-
-inline uint16_t fold(uint64_t sum) {
-  sum = (sum & 0xffffffffu) + (sum >> 32);
-  sum = (sum & 0xffffffffu) + (sum >> 32);
-  sum = (sum & 0xffffu) + (sum >> 16);
-  sum = (sum & 0xffffu) + (sum >> 16);
-  return static_cast<uint16_t>(sum);
 }
 
 // The checksum at `p` after the covered data changed by `delta`: as if one
 // word had gone from 0 to `delta`, which is what the whole change amounts to.
 inline void adjustChecksum(uint8_t* p, uint16_t delta) {
-  store16(p, checksumUpdate16(load16(p), 0, delta));
+  storeNative16(p, checksumUpdate16(loadNative16(p), 0, delta));
 }
 
 // Ports, then the L4 checksum with the pseudo-header change `addr_delta`.
 inline void rewriteL4(uint8_t* l4, uint8_t proto, Family family, uint64_t addr_delta,
                       const Rewrite& rw) {
-  const uint16_t old_sport = load16(l4);
-  const uint16_t old_dport = load16(l4 + 2);
+  const uint16_t old_sport = loadNative16(l4);
+  const uint16_t old_dport = loadNative16(l4 + 2);
   std::memcpy(l4, &rw.sport, sizeof(rw.sport));
   std::memcpy(l4 + 2, &rw.dport, sizeof(rw.dport));
 
@@ -80,20 +56,20 @@ inline void rewriteL4(uint8_t* l4, uint8_t proto, Family family, uint64_t addr_d
   delta += static_cast<uint16_t>(~old_dport) + static_cast<uint32_t>(rw.dport);
 
   if (proto == kProtoTcp) {
-    adjustChecksum(l4 + kTcpCheckOff, fold(delta));
+    adjustChecksum(l4 + kTcpCheckOff, fold64(delta));
     return;
   }
   uint8_t* check = l4 + kUdpCheckOff;
-  const uint16_t old_check = load16(check);
+  const uint16_t old_check = loadNative16(check);
   // RFC 768: over IPv4 a zero UDP checksum means none was sent. IPv6 makes it
   // mandatory, so there a zero is just a (bad) value and is updated.
   if (old_check == 0 && family == Family::kV4) {
     return;
   }
-  const uint16_t new_check = checksumUpdate16(old_check, 0, fold(delta));
+  const uint16_t new_check = checksumUpdate16(old_check, 0, fold64(delta));
   // A computed 0 is sent as its other ones'-complement form, 0xffff; the
   // value is symmetric under byte swapping, so native order does not matter.
-  store16(check, new_check == 0 ? 0xffff : new_check);
+  storeNative16(check, new_check == 0 ? 0xffff : new_check);
 }
 
 }  // namespace
@@ -106,7 +82,7 @@ void applyRewrite(uint8_t* l3, uint16_t l3_hdr_len, Family family, uint8_t proto
     addr_delta = addDelta<4>(addr_delta, l3 + kIpv4DstOff, rw.dst);
     std::memcpy(l3 + kIpv4SrcOff, rw.src, 4);
     std::memcpy(l3 + kIpv4DstOff, rw.dst, 4);
-    addr_delta = fold(addr_delta);
+    addr_delta = fold64(addr_delta);
     adjustChecksum(l3 + kIpv4CheckOff, static_cast<uint16_t>(addr_delta));
   } else {
     addr_delta = addDelta<16>(addr_delta, l3 + kIpv6SrcOff, rw.src);

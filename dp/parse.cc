@@ -1,9 +1,7 @@
 #include "dp/parse.h"
 
-#include <bit>
-#include <cstring>
-
 #include "dp/checksum.h"
+#include "dp/eth.h"
 
 namespace sluice::dp {
 
@@ -23,12 +21,6 @@ constexpr uint32_t kIpv6MaxExtHeaders = 8;
 // here, so every offset stays representable.
 constexpr uint32_t kMaxFrameLen = 0xffff;
 
-constexpr uint16_t kEtherIpv4 = 0x0800;
-constexpr uint16_t kEtherArp = 0x0806;
-constexpr uint16_t kEtherVlan = 0x8100;
-constexpr uint16_t kEtherQinQ = 0x88a8;
-constexpr uint16_t kEtherIpv6 = 0x86dd;
-
 constexpr uint8_t kProtoHopByHop = 0;
 constexpr uint8_t kProtoIcmp = 1;
 constexpr uint8_t kProtoTcp = 6;
@@ -42,16 +34,6 @@ constexpr uint8_t kIcmpEchoReply = 0;
 constexpr uint8_t kIcmpEchoRequest = 8;
 constexpr uint8_t kIcmpv6EchoRequest = 128;
 constexpr uint8_t kIcmpv6EchoReply = 129;
-
-// Callers check the bounds; the load itself makes no alignment assumption.
-inline uint16_t loadBe16(const uint8_t* p) {
-  uint16_t v;
-  std::memcpy(&v, p, sizeof(v));
-  if constexpr (std::endian::native == std::endian::little) {
-    v = static_cast<uint16_t>((v >> 8) | (v << 8));
-  }
-  return v;
-}
 
 // TCP, UDP and ICMP between meta.l4_off and meta.ip_end.
 Drop parseL4(const uint8_t* data, PacketMeta& meta, bool is_v6) {
@@ -115,7 +97,7 @@ Drop parseArp(const uint8_t* data, uint32_t len, PacketMeta& meta) {
   }
   const uint8_t* arp = data + off;
   // htype Ethernet (1), ptype IPv4, hlen 6, plen 4.
-  if (loadBe16(arp) != 1 || loadBe16(arp + 2) != kEtherIpv4 || arp[4] != 6 || arp[5] != 4) {
+  if (loadBe16(arp) != 1 || loadBe16(arp + 2) != kEtherTypeIpv4 || arp[4] != 6 || arp[5] != 4) {
     return Drop::arp_malformed;
   }
   meta.l3 = L3::kArp;
@@ -218,7 +200,7 @@ Drop parsePacket(const uint8_t* data, uint32_t len, PacketMeta& meta) {
   }
   uint32_t off = kEthHdrLen;
   uint16_t ethertype = loadBe16(data + 12);
-  if (ethertype == kEtherVlan) {
+  if (ethertype == kEtherTypeVlan) {
     if (len < kEthHdrLen + kVlanTagLen) {
       return Drop::vlan_truncated;
     }
@@ -226,18 +208,18 @@ Drop parsePacket(const uint8_t* data, uint32_t len, PacketMeta& meta) {
     meta.vlan_id = loadBe16(data + 14) & 0x0fff;
     ethertype = loadBe16(data + 16);
     off += kVlanTagLen;
-    if (ethertype == kEtherVlan || ethertype == kEtherQinQ) {
+    if (ethertype == kEtherTypeVlan || ethertype == kEtherTypeQinQ) {
       return Drop::vlan_nested;
     }
   }
   meta.ethertype = ethertype;
   meta.l3_off = static_cast<uint16_t>(off);
   switch (ethertype) {
-    case kEtherIpv4:
+    case kEtherTypeIpv4:
       return parseIpv4(data, len, meta);
-    case kEtherIpv6:
+    case kEtherTypeIpv6:
       return parseIpv6(data, len, meta);
-    case kEtherArp:
+    case kEtherTypeArp:
       return parseArp(data, len, meta);
     default:
       return Drop::ethertype_unsupported;

@@ -39,8 +39,11 @@ void Worker::handoff(unsigned owner, rte_mbuf* m) {
 }
 
 uint16_t Worker::nextSnatPort(Family family) {
+  // This worker's ports: first, first + W, first + 2W, ... below 65536.
   uint32_t& c = snat_cursor_[family == Family::kV4 ? 0 : 1];
-  uint32_t port = kSnatPortMin + index_ * ctx_.snat_slice + c;
+  unsigned workers = ctx_.worker_count;
+  uint32_t first = kSnatPortMin + (index_ + workers - kSnatPortMin % workers) % workers;
+  uint32_t port = first + c * workers;
   if (++c == ctx_.snat_slice) c = 0;
   return static_cast<uint16_t>(port);
 }
