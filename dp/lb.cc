@@ -100,11 +100,8 @@ Drop translate(Worker& w, rte_mbuf* m, const PacketMeta& meta, const View& v, co
 // seq = their ack if they sent one, else ack their sequence space).
 Drop resetClient(Worker& w, rte_mbuf* m, const PacketMeta& meta, const View& v) {
   uint8_t* tcp = v.l4;
-  rte_be32_t seq_be, ack_be;  // copied: TCP headers need not be 4-byte aligned
-  std::memcpy(&seq_be, tcp + 4, 4);
-  std::memcpy(&ack_be, tcp + 8, 4);
-  uint32_t seq = rte_be_to_cpu_32(seq_be);
-  uint32_t ack = rte_be_to_cpu_32(ack_be);
+  uint32_t seq = loadBe32(tcp + 4);
+  uint32_t ack = loadBe32(tcp + 8);
   uint8_t flags = tcp[13];
   uint32_t payload = meta.ip_end - meta.l4_off - (tcp[12] >> 4) * 4u;
   uint8_t tmp[16];
