@@ -60,13 +60,12 @@ FlowKey keyOf(const View& v, uint8_t proto) {
   return k;
 }
 
-// The worker that owns a dnat flow: a hash of the client's address and port,
-// which NAT does not change, so requests and replies agree.
-unsigned clientOwner(const uint8_t* addr, unsigned alen, uint16_t port_be, unsigned workers) {
-  uint8_t buf[18];
-  std::memcpy(buf, addr, alen);
-  std::memcpy(buf + alen, &port_be, 2);
-  return static_cast<unsigned>(hashBytes(buf, alen + 2, kFlowHashSeed) % workers);
+// The worker that owns a client's dnat flows, and the flows of services with
+// client-IP affinity: a hash of the client's address, which NAT does not
+// change, so requests and replies agree, and one worker's affinity memory
+// sees every new flow of that client.
+unsigned clientOwner(const uint8_t* addr, unsigned alen, unsigned workers) {
+  return static_cast<unsigned>(hashBytes(addr, alen, kFlowHashSeed) % workers);
 }
 
 Rewrite rewriteOf(const uint8_t* src, const uint8_t* dst, uint16_t sport, uint16_t dport) {
@@ -266,15 +265,14 @@ Drop reverse(Worker& w, rte_mbuf* m, const PacketMeta& meta, const View& v) {
 bool lbInput(Worker& w, rte_mbuf* m, const PacketMeta& meta, bool handed_off, Drop* drop) {
   const DpContext& ctx = w.ctx();
   View v = viewOf(m, meta);
-  uint16_t sport_be, dport_be;
-  std::memcpy(&sport_be, v.l4, 2);
+  uint16_t dport_be;
   std::memcpy(&dport_be, v.l4 + 2, 2);
   bool multi = ctx.worker_count > 1 && !handed_off;
 
   // A request to a VIP.
   if (const ServiceVersion* svc = ctx.services->find(v.fam, meta.proto, dport_be, v.dst)) {
-    if (multi && svc->mode == ForwardMode::kDnat) {
-      unsigned owner = clientOwner(v.src, v.alen, sport_be, ctx.worker_count);
+    if (multi && (svc->mode == ForwardMode::kDnat || svc->affinity)) {
+      unsigned owner = clientOwner(v.src, v.alen, ctx.worker_count);
       if (owner != w.index()) {
         w.handoff(owner, m);
         *drop = Drop::kNone;
@@ -299,7 +297,7 @@ bool lbInput(Worker& w, rte_mbuf* m, const PacketMeta& meta, bool handed_off, Dr
   // A reply to a dnat flow: routed to the client through the gateway.
   if (ctx.locals.find(v.family, v.dst) == nullptr) {
     if (multi) {
-      unsigned owner = clientOwner(v.dst, v.alen, dport_be, ctx.worker_count);
+      unsigned owner = clientOwner(v.dst, v.alen, ctx.worker_count);
       if (owner != w.index()) {
         w.handoff(owner, m);
         *drop = Drop::kNone;

@@ -176,6 +176,7 @@ Drop parseIpv6(const uint8_t* data, uint32_t len, PacketMeta& meta) {
     if (ext_len > ip_end - cur) {
       return Drop::ipv6_ext_truncated;
     }
+    if (next == kProtoRouting) meta.ipv6_routing = true;
     next = data[cur];
     cur += ext_len;
   }

@@ -27,6 +27,9 @@ struct PacketMeta {
   uint8_t icmp_type = 0;  // ICMP/ICMPv6 only
   uint8_t icmp_code = 0;
   uint16_t arp_op = 0;  // ARP only
+  // An IPv6 routing header was skipped: the packet's final destination is
+  // not the header's, so stages that rewrite or answer it drop it.
+  bool ipv6_routing = false;
 };
 
 // Parses `len` bytes at `data`. Returns Drop::kNone and fills `meta` for a

@@ -131,6 +131,10 @@ void Worker::handle(rte_mbuf* m, uint16_t port_idx, bool handed_off) {
         d = ndInput(*this, m, meta, port_idx);
         break;
       }
+      if (meta.ipv6_routing) {
+        d = Drop::ipv6_routing_header;
+        break;
+      }
       if ((meta.proto == 6 || meta.proto == 17) && lbInput(*this, m, meta, handed_off, &d)) break;
       const uint8_t* dst = data + meta.l3_off + (family == Family::kV4 ? 16 : 24);
       if (ctx_.locals.find(family, dst) == nullptr) {

@@ -3,8 +3,12 @@
 // every checksum valid; fullnat and dnat, TCP and UDP, IPv4 and IPv6; flows
 // to endpoints that leave; and replies that land on the wrong worker.
 #include <atomic>
+#include <chrono>
 #include <cstring>
+#include <map>
 #include <set>
+#include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -377,6 +381,162 @@ TEST_F(LbTest, ClientIpAffinityKeepsAClientOnOneEndpoint) {
   EXPECT_EQ(19u, event(WorkerEvent::affinity_hits));
 }
 
+// Client-IP affinity across endpoint changes and time. Clients other than
+// v4().client are 192.0.2.100 and up; their requests reach the pods, and
+// nothing here needs an answer to go back to them.
+class LbAffinityTest : public LbTest {
+ public:
+  static IpAddr client(unsigned n) { return ip(("192.0.2." + std::to_string(100 + n)).c_str()); }
+
+  ServiceSpec affine(size_t pods, uint16_t port = 80) {
+    ServiceSpec s = service(v4(), Proto::kTcp, ForwardMode::kFullNat, pods);
+    s.key.port = port;
+    s.affinity_client_ip = true;
+    return s;
+  }
+
+  // Opens a TCP flow from `from`:`cport` to the VIP's `vport`; returns the pod
+  // it was sent to.
+  IpAddr open(const IpAddr& from, uint16_t cport, uint16_t vport = 80) {
+    out_->inject(
+        tcpFrame(out_mac_, kClientMac, from, v4().vip, {cport, vport, 100, 0, kSyn, 0, 64}));
+    Out o = step();
+    EXPECT_EQ(1u, o.in.size()) << from.toString() << ":" << cport << " -> port " << vport;
+    return o.in.empty() ? IpAddr{} : decode(o.in[0].frame).dst;
+  }
+
+  // A client whose Maglev pick among all three pods is pods[2], so adding
+  // pods[2] to a service of pods[0] and pods[1] moves it, were it not for
+  // affinity. Found through a three-pod probe service on port 81 (the
+  // Maglev table depends only on the endpoint set), whose first flow from a
+  // client is a miss and so follows Maglev on the client address.
+  IpAddr clientMovedByAddingPod2() {
+    ServiceSpec probe = affine(3, 81);
+    publish(probe);
+    for (unsigned n = 0; n < 100; n++) {
+      if (open(client(n), 50000, 81) == v4().pods[2]) return client(n);
+    }
+    ADD_FAILURE() << "no client of 100 maps to pods[2]";
+    return IpAddr{};
+  }
+};
+
+TEST_F(LbAffinityTest, ATerminatingEndpointLosesItsClientsNewFlowsButKeepsItsOldOnes) {
+  start();
+  ServiceSpec s = affine(3);
+  publish(s);
+  const Family4or6 f = v4();
+
+  // A full handshake to E, so its flow has traffic both ways later.
+  out_->inject(fromClient(f, Proto::kTcp, {41000, 80, 100, 0, kSyn, 0, 64}));
+  Out o = step();
+  ASSERT_EQ(1u, o.in.size());
+  Decoded syn = decode(o.in[0].frame);
+  const IpAddr e = syn.dst;
+  in_->inject(fromPod(e, syn.src, Proto::kTcp, {8080, syn.sport, 7000, 101, kSyn | kAck, 0, 64}));
+  ASSERT_EQ(1u, step().out.size());
+  for (uint16_t p = 41001; p < 41005; p++) EXPECT_EQ(e, open(f.client, p));
+  EXPECT_EQ(4u, event(WorkerEvent::affinity_hits));
+
+  size_t ei = 0;
+  while (ei < s.endpoints.size() && s.endpoints[ei].addr != e) ei++;
+  ASSERT_LT(ei, s.endpoints.size());
+  s.endpoints[ei].state = EndpointState::kTerminating;
+  publish(s);
+
+  // A new flow finds the remembered endpoint no longer ready: not a hit, it
+  // goes elsewhere, and the client sticks to where it went.
+  const IpAddr e2 = open(f.client, 41010);
+  EXPECT_NE(e, e2);
+  EXPECT_NE(IpAddr{}, e2);
+  EXPECT_EQ(4u, event(WorkerEvent::affinity_hits));
+  for (uint16_t p = 41011; p < 41015; p++) EXPECT_EQ(e2, open(f.client, p));
+  EXPECT_EQ(8u, event(WorkerEvent::affinity_hits));
+
+  // The established flow to E still works both ways.
+  out_->inject(fromClient(f, Proto::kTcp, {41000, 80, 101, 7001, kAck, 20, 64}));
+  o = step();
+  ASSERT_EQ(1u, o.in.size());
+  Decoded d = decode(o.in[0].frame);
+  EXPECT_EQ(e, d.dst);
+  EXPECT_EQ(syn.sport, d.sport);
+  EXPECT_TRUE(d.l4_checksum_ok);
+  in_->inject(fromPod(e, syn.src, Proto::kTcp, {8080, syn.sport, 7001, 121, kAck, 30, 64}));
+  o = step();
+  ASSERT_EQ(1u, o.out.size());
+  Decoded r = decode(o.out[0].frame);
+  EXPECT_EQ(f.client, r.dst);
+  EXPECT_EQ(41000, r.dport);
+  EXPECT_EQ(0u, event(WorkerEvent::flows_reset));
+  EXPECT_EQ(0u, drops(Drop::endpoint_gone));
+}
+
+TEST_F(LbAffinityTest, AddingAnEndpointDoesNotMoveAClientWithAffinity) {
+  start();
+  const IpAddr c = clientMovedByAddingPod2();
+  ASSERT_NE(IpAddr{}, c);
+  ServiceSpec s = affine(2);
+  publish(s);
+  const IpAddr e = open(c, 42000);
+  ASSERT_NE(v4().pods[2], e);
+  uint64_t hits = event(WorkerEvent::affinity_hits);
+
+  s.endpoints.push_back({v4().pods[2], 8080, 1, EndpointState::kReady});
+  publish(s);
+  for (uint16_t p = 42001; p < 42006; p++) EXPECT_EQ(e, open(c, p));
+  EXPECT_EQ(hits + 5, event(WorkerEvent::affinity_hits));
+
+  // Without a remembered endpoint the same Maglev pick sends a client like
+  // it to the new pod: it was the cache that kept `c` in place.
+  IpAddr fresh;
+  for (unsigned n = 0; n < 100 && fresh == IpAddr{}; n++) {
+    if (client(n) != c && open(client(n), 50000, 81) == v4().pods[2]) fresh = client(n);
+  }
+  ASSERT_NE(IpAddr{}, fresh);
+  EXPECT_EQ(v4().pods[2], open(fresh, 42000));
+}
+
+TEST_F(LbAffinityTest, DifferentClientsLandOnDifferentEndpointsAndEachSticks) {
+  start();
+  publish(affine(3));
+  std::map<std::string, int> per_pod;
+  constexpr unsigned kClients = 60;
+  for (unsigned n = 0; n < kClients; n++) {
+    const IpAddr first = open(client(n), 43000);
+    per_pod[first.toString()]++;
+    EXPECT_EQ(first, open(client(n), 43001)) << client(n).toString();
+    EXPECT_EQ(first, open(client(n), 43002)) << client(n).toString();
+  }
+  EXPECT_EQ(3u, per_pod.size()) << "clients are spread by their address, not all on one pod";
+  for (const auto& [pod, n] : per_pod) EXPECT_GT(n, 5) << pod;
+  EXPECT_EQ(2u * kClients, event(WorkerEvent::affinity_hits));
+}
+
+TEST_F(LbAffinityTest, AnExpiredEntryLetsTheClientFollowMaglevAgain) {
+  start();
+  const IpAddr c = clientMovedByAddingPod2();
+  ASSERT_NE(IpAddr{}, c);
+  ServiceSpec s = affine(2);
+  s.affinity_timeout_s = 1;
+  publish(s);
+  const IpAddr e = open(c, 44000);
+  ASSERT_NE(v4().pods[2], e);
+  s.endpoints.push_back({v4().pods[2], 8080, 1, EndpointState::kReady});
+  publish(s);
+  // Still remembered: the client stays on E (and the entry is refreshed).
+  EXPECT_EQ(e, open(c, 44001));
+  const uint64_t hits = event(WorkerEvent::affinity_hits);
+
+  // The data plane's clock is the TSC: wait out the 1 s timeout for real,
+  // with margin for the TSC frequency's calibration.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_EQ(v4().pods[2], open(c, 44002)) << "the remembered endpoint outlived its timeout";
+  EXPECT_EQ(hits, event(WorkerEvent::affinity_hits));
+  // The new pick is remembered in turn.
+  EXPECT_EQ(v4().pods[2], open(c, 44003));
+  EXPECT_EQ(hits + 1, event(WorkerEvent::affinity_hits));
+}
+
 TEST_F(LbTest, ReplyOnTheOtherWorkersQueueReachesTheFlowOwner) {
   start(2);
   publish(service(v4(), Proto::kTcp, ForwardMode::kFullNat));
@@ -441,6 +601,34 @@ TEST_F(LbTest, PublishingAServiceTouchesOnlyThatService) {
   EXPECT_EQ(1u, o.in.size());
   EXPECT_EQ(1u, drops(Drop::not_local)) << "the removed VIP is nobody's";
   EXPECT_FALSE(dp_->removeService(s.key).isOk());
+}
+
+}  // namespace
+}  // namespace sluice::test
+
+namespace sluice::test {
+namespace {
+
+// With two workers, a client's flows arrive on both queues (RSS spreads
+// 5-tuples), yet one worker owns every flow of a client of an affinity
+// service, so its memory sees them all: the client stays on its endpoint
+// even after the endpoint set changes.
+TEST_F(LbAffinityTest, AffinityHoldsAcrossWorkers) {
+  start(2);
+  const IpAddr c = clientMovedByAddingPod2();
+  publish(affine(2));
+  auto openOn = [&](uint16_t cport, unsigned queue) {
+    out_->inject(tcpFrame(out_mac_, kClientMac, c, v4().vip, {cport, 80, 100, 0, kSyn, 0, 64}),
+                 queue);
+    Out o = step();
+    EXPECT_EQ(1u, o.in.size());
+    return o.in.empty() ? IpAddr{} : decode(o.in[0].frame).dst;
+  };
+  const IpAddr e = openOn(42000, 0);
+  EXPECT_EQ(e, openOn(42001, 1));
+  publish(affine(3));
+  for (uint16_t p = 42002; p < 42010; p++) EXPECT_EQ(e, openOn(p, p % 2)) << p;
+  EXPECT_GT(event(WorkerEvent::handoffs), 0u);
 }
 
 }  // namespace

@@ -380,6 +380,19 @@ TEST_F(LocalTest, TcpToALocalAddressIsDroppedAsUnhandled) {
   EXPECT_EQ(1u, drops(Drop::local_unhandled));
 }
 
+TEST_F(LocalTest, Ipv6RoutingHeaderIsDropped) {
+  start();
+  Bytes f = icmpEchoV6(kPortMac, kHostMac, ip("2001:db8::2"), ip("2001:db8::1"), 3, 4, 16);
+  // Insert an empty routing header (8 bytes, next header ICMPv6).
+  Bytes rh = {58, 0, 0, 0, 0, 0, 0, 0};
+  f.insert(f.begin() + 14 + 40, rh.begin(), rh.end());
+  f[14 + 6] = 43;
+  f[14 + 5] = static_cast<uint8_t>(f[14 + 5] + 8);
+  port_->inject(f);
+  EXPECT_TRUE(step().empty());
+  EXPECT_EQ(1u, drops(Drop::ipv6_routing_header));
+}
+
 TEST_F(LocalTest, ChainedBuffersAreDroppedAsMultiSegment) {
   start();
   port_->injectChained(

@@ -471,6 +471,7 @@ TEST(ParseIpv6, RoutingHeaderIsSkipped) {
   PacketMeta meta;
   ASSERT_EQ(parse(frame(eth(0x86dd), ipv6(43, payload)), meta), Drop::kNone);
   EXPECT_EQ(meta.l3_hdr_len, 64);
+  EXPECT_TRUE(meta.ipv6_routing);
   EXPECT_EQ(meta.proto, 17);
   EXPECT_EQ(meta.sport, 9);
   EXPECT_EQ(meta.dport, 10);
