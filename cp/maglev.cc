@@ -12,6 +12,11 @@
 // often; with equal weights this is the paper's plain round robin, so shares
 // differ by at most one entry. Backends of equal weight share their credit,
 // so a round costs one step per distinct weight plus one per claimed slot.
+//
+// Skips are not de-duplicated: two backends may share a skip (or have skips
+// in a small ratio), which makes changes near them remap more than usual.
+// Re-hashing one of the pair makes it worse, since removing the other then
+// changes its whole permutation; tests/unit/cp/maglev_test.cc has the figures.
 #include "cp/maglev.h"
 
 #include <algorithm>
