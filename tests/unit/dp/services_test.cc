@@ -166,6 +166,9 @@ TEST(ServiceTable, ReadersNeverSeeAFreedVersionUnderPublishingStress) {
   for (uint16_t p = 0; p < 8; p++) specs.push_back(spec("10.96.1.1", 100 + p, 4));
   for (auto& s : specs) ASSERT_TRUE((*t)->upsert(s, table(s)).isOk());
 
+  // Readers get their own copy of the keys: the writer rewrites `specs`.
+  std::vector<ServiceKey> keys;
+  for (const auto& s : specs) keys.push_back(s.key);
   std::atomic<bool> done{false};
   std::atomic<uint64_t> reads{0}, bad{0};
   std::vector<std::thread> readers;
@@ -175,8 +178,8 @@ TEST(ServiceTable, ReadersNeverSeeAFreedVersionUnderPublishingStress) {
       rte_rcu_qsbr_thread_online(rcu.v, r);
       uint64_t n = 0;
       while (!done.load(std::memory_order_relaxed)) {
-        for (const auto& s : specs) {
-          const ServiceVersion* v = find(**t, s.key);
+        for (const auto& key : keys) {
+          const ServiceVersion* v = find(**t, key);
           if (v != nullptr) {
             uint32_t sum = 0;
             for (uint32_t i = 0; i < v->table_size; i++) {
