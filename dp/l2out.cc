@@ -11,7 +11,7 @@ namespace sluice::dp {
 
 namespace {
 
-Drop emit(Worker& w, rte_mbuf* m, uint16_t port_idx, const MacAddr& mac) {
+Drop emit(Worker& w, rte_mbuf* m, uint16_t port_idx, const MacAddr& mac, bool checksum_ready) {
   const PortCtx& port = w.ctx().ports[port_idx];
   uint8_t* ip = rte_pktmbuf_mtod(m, uint8_t*);
   bool v4 = (ip[0] >> 4) == 4;
@@ -20,11 +20,12 @@ Drop emit(Worker& w, rte_mbuf* m, uint16_t port_idx, const MacAddr& mac) {
   if (eth == nullptr) return Drop::no_headroom;
   writeEth(eth, mac.bytes.data(), port.mac, port.vlan, v4 ? kEtherTypeIpv4 : kEtherTypeIpv6);
   if (v4) {
-    storeBe16(ip + 10, 0);
     if (port.tx_ipv4_cksum_offload) {
+      storeBe16(ip + 10, 0);
       m->l2_len = l2;
       m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
-    } else {
+    } else if (!checksum_ready) {
+      storeBe16(ip + 10, 0);
       storeBe16(ip + 10, ipv4HeaderChecksum(ip, m->l3_len));
     }
   }
@@ -42,7 +43,7 @@ void solicit(Worker& w, uint16_t port_idx, const IpAddr& target) {
   }
 }
 
-Drop l2Output(Worker& w, rte_mbuf* m, Family family) {
+Drop l2Output(Worker& w, rte_mbuf* m, Family family, bool ipv4_checksum_ready) {
   const uint8_t* ip = rte_pktmbuf_mtod(m, const uint8_t*);
   const uint8_t* dst = ip + (family == Family::kV4 ? 16 : 24);
   const Nexthop* nh = w.ctx().routes->lookup(family, dst);
@@ -56,7 +57,7 @@ Drop l2Output(Worker& w, rte_mbuf* m, Family family) {
   }
   MacAddr mac;
   if (w.ctx().neighbors->lookup(nh->port_idx, family, next.bytes.data(), &mac)) {
-    return emit(w, m, nh->port_idx, mac);
+    return emit(w, m, nh->port_idx, mac, ipv4_checksum_ready);
   }
 
   PendingQueue& pending = w.pending();
@@ -66,6 +67,7 @@ Drop l2Output(Worker& w, rte_mbuf* m, Family family) {
   p.port_idx = nh->port_idx;
   p.nexthop = next;
   p.deadline = w.now() + w.ctx().resolve_tsc;
+  p.ipv4_checksum_ready = ipv4_checksum_ready;
   const PendingPacket* waiting = pending.findNexthop(nh->port_idx, next);
   p.next_probe = waiting != nullptr ? waiting->next_probe : w.now() + w.ctx().probe_interval_tsc;
   pending.push(p);
@@ -80,7 +82,7 @@ bool l2Release(Worker& w, PendingPacket& p) {
     return false;
   }
   w.counters().add(WorkerEvent::pending_released);
-  Drop d = emit(w, p.m, p.port_idx, mac);
+  Drop d = emit(w, p.m, p.port_idx, mac, p.ipv4_checksum_ready);
   if (d != Drop::kNone) w.drop(p.m, d);
   return true;
 }

@@ -92,7 +92,7 @@ Drop translate(Worker& w, rte_mbuf* m, const PacketMeta& meta, const View& v, co
   rte_pktmbuf_trim(m, static_cast<uint16_t>(rte_pktmbuf_data_len(m) - meta.ip_end));
   rte_pktmbuf_adj(m, meta.l3_off);
   m->l3_len = meta.l3_hdr_len;
-  return l2Output(w, m, v.family);
+  return l2Output(w, m, v.family, /*ipv4_checksum_ready=*/true);
 }
 
 // Answers a client's segment with a RST from the VIP, in place (RFC 793:

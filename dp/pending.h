@@ -16,6 +16,7 @@ struct PendingPacket {
   IpAddr nexthop;
   uint64_t deadline = 0;    // tsc after which it is dropped
   uint64_t next_probe = 0;  // tsc of the next ARP/ND probe for this next hop
+  bool ipv4_checksum_ready = false;  // see l2Output
 };
 
 class PendingQueue {

@@ -111,7 +111,9 @@ bool lbInput(Worker& w, rte_mbuf* m, const PacketMeta& meta, bool handed_off, Dr
 // Routes an IP packet whose data starts at its L3 header (m->l3_len set):
 // route lookup, neighbor lookup (holding the packet while it resolves),
 // Ethernet header, checksum finish, tx buffer.
-Drop l2Output(Worker& w, rte_mbuf* m, Family family);
+// `ipv4_checksum_ready`: the IPv4 header checksum is already right (kept
+// incrementally), so a port without offload need not sum the header again.
+Drop l2Output(Worker& w, rte_mbuf* m, Family family, bool ipv4_checksum_ready = false);
 // Sends the packet a pending entry holds, if its next hop is now known.
 bool l2Release(Worker& w, PendingPacket& p);
 // ARP request or neighbor solicitation for `target` on `port_idx`.
