@@ -56,7 +56,7 @@ Drop l2Output(Worker& w, rte_mbuf* m, Family family, bool ipv4_checksum_ready) {
     std::memcpy(next.bytes.data(), dst, next.size());
   }
   MacAddr mac;
-  if (w.ctx().neighbors->lookup(nh->port_idx, family, next.bytes.data(), &mac)) {
+  if (w.resolveNeighbor(nh->port_idx, family, next.bytes.data(), &mac)) {
     return emit(w, m, nh->port_idx, mac, ipv4_checksum_ready);
   }
 
@@ -78,7 +78,7 @@ Drop l2Output(Worker& w, rte_mbuf* m, Family family, bool ipv4_checksum_ready) {
 
 bool l2Release(Worker& w, PendingPacket& p) {
   MacAddr mac;
-  if (!w.ctx().neighbors->lookup(p.port_idx, p.nexthop.family, p.nexthop.bytes.data(), &mac)) {
+  if (!w.resolveNeighbor(p.port_idx, p.nexthop.family, p.nexthop.bytes.data(), &mac)) {
     return false;
   }
   w.counters().add(WorkerEvent::pending_released);

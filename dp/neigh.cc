@@ -81,7 +81,10 @@ Status NeighborTable::set(uint16_t port_idx, const IpAddr& addr, const MacAddr& 
     auto* slot = static_cast<Slot*>(data);
     if (slot->is_static && !is_static) return Status::ok();
     slot->is_static = is_static;
-    slot->mac_word.store(packMac(mac), std::memory_order_release);
+    uint64_t word = packMac(mac);
+    if (slot->mac_word.exchange(word, std::memory_order_acq_rel) != word) {
+      gen_.fetch_add(1, std::memory_order_release);
+    }
     return Status::ok();
   }
   if (used_ >= capacity_) {

@@ -48,6 +48,11 @@ class NeighborTable {
   };
   std::vector<Entry> list() const;
 
+  // Goes up whenever a known neighbor's MAC changes, so workers may cache
+  // lookups and trust them while it stays the same. New entries do not move
+  // it: nothing cached can be stale because of them.
+  uint64_t generation() const { return gen_.load(std::memory_order_acquire); }
+
  private:
   struct Key {
     uint16_t port_idx;
@@ -70,6 +75,7 @@ class NeighborTable {
   std::unique_ptr<Slot[]> slots_;
   uint32_t capacity_ = 0;
   uint32_t used_ = 0;
+  std::atomic<uint64_t> gen_{1};
 };
 
 // A worker's ring of NeighborEvents to the control plane.

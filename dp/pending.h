@@ -14,8 +14,8 @@ struct PendingPacket {
   rte_mbuf* m = nullptr;  // data starts at the L3 header
   uint16_t port_idx = 0;
   IpAddr nexthop;
-  uint64_t deadline = 0;    // tsc after which it is dropped
-  uint64_t next_probe = 0;  // tsc of the next ARP/ND probe for this next hop
+  uint64_t deadline = 0;             // tsc after which it is dropped
+  uint64_t next_probe = 0;           // tsc of the next ARP/ND probe for this next hop
   bool ipv4_checksum_ready = false;  // see l2Output
 };
 

@@ -33,6 +33,25 @@ void Worker::setHandoffRings(std::vector<rte_ring*> to, std::vector<rte_ring*> f
   handoff_from_ = std::move(from);
 }
 
+bool Worker::resolveNeighbor(uint16_t port_idx, Family family, const uint8_t* addr, MacAddr* mac) {
+  unsigned len = family == Family::kV4 ? 4 : 16;
+  NeighborCacheEntry& e =
+      neighbor_cache_[(addr[len - 1] ^ addr[len - 2] ^ port_idx) % kNeighborCacheSize];
+  uint64_t gen = ctx_.neighbors->generation();
+  if (e.gen == gen && e.port_idx == port_idx && e.family == static_cast<uint8_t>(family) &&
+      std::memcmp(e.addr, addr, len) == 0) {
+    *mac = e.mac;
+    return true;
+  }
+  if (!ctx_.neighbors->lookup(port_idx, family, addr, mac)) return false;
+  e.gen = gen;
+  e.port_idx = port_idx;
+  e.family = static_cast<uint8_t>(family);
+  std::memcpy(e.addr, addr, len);
+  e.mac = *mac;
+  return true;
+}
+
 void Worker::handoff(unsigned owner, rte_mbuf* m) {
   if (rte_ring_sp_enqueue(handoff_to_[owner], m) != 0) return drop(m, Drop::handoff_full);
   counters_.add(WorkerEvent::handoffs);

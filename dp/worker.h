@@ -65,6 +65,9 @@ class Worker {
   Conntrack& conntrack() { return *ct_; }
   const Conntrack& conntrack() const { return *ct_; }
   AffinityTable& affinity() { return affinity_; }
+  // The MAC of neighbor `addr` on `port_idx`, through a small per-worker
+  // cache in front of the neighbor table (valid while its generation holds).
+  bool resolveNeighbor(uint16_t port_idx, Family family, const uint8_t* addr, MacAddr* mac);
   // Passes `m` to worker `owner`, which owns its flow.
   void handoff(unsigned owner, rte_mbuf* m);
   // Next candidate SNAT port of this worker's slice for `family`.
@@ -90,6 +93,16 @@ class Worker {
   std::vector<rte_ring*> handoff_to_;
   std::vector<rte_ring*> handoff_from_;
   uint32_t snat_cursor_[2] = {0, 0};
+
+  struct NeighborCacheEntry {
+    uint64_t gen = 0;  // 0 = empty
+    uint16_t port_idx = 0;
+    uint8_t family = 0;
+    uint8_t addr[16] = {};
+    MacAddr mac;
+  };
+  static constexpr unsigned kNeighborCacheSize = 256;  // direct mapped
+  NeighborCacheEntry neighbor_cache_[kNeighborCacheSize];
 
   struct TxBuffer {
     uint16_t count = 0;

@@ -380,6 +380,25 @@ TEST_F(LocalTest, TcpToALocalAddressIsDroppedAsUnhandled) {
   EXPECT_EQ(1u, drops(Drop::local_unhandled));
 }
 
+TEST_F(LocalTest, ANeighborsNewMacIsUsedAtOnce) {
+  start();
+  const MacAddr moved = mac("02:00:00:00:00:77");
+  port_->inject(arpFrame(2, kPortMac, kHostMac, ip("192.0.2.2"), kPortMac, ip("192.0.2.1")));
+  step();
+  port_->inject(icmpEchoV4(kPortMac, kHostMac, ip("192.0.2.2"), ip("192.0.2.1"), 1, 1, 8));
+  auto out = step();
+  ASSERT_EQ(1u, out.size());
+  EXPECT_EQ(0, std::memcmp(out[0].frame.data(), kHostMac.bytes.data(), 6));
+  // The host moves to another MAC (a failover, a new NIC): the worker's
+  // neighbor cache must not keep sending to the old one.
+  port_->inject(arpFrame(2, kPortMac, moved, ip("192.0.2.2"), kPortMac, ip("192.0.2.1")));
+  step();
+  port_->inject(icmpEchoV4(kPortMac, moved, ip("192.0.2.2"), ip("192.0.2.1"), 1, 2, 8));
+  out = step();
+  ASSERT_EQ(1u, out.size());
+  EXPECT_EQ(0, std::memcmp(out[0].frame.data(), moved.bytes.data(), 6));
+}
+
 TEST_F(LocalTest, Ipv6RoutingHeaderIsDropped) {
   start();
   Bytes f = icmpEchoV6(kPortMac, kHostMac, ip("2001:db8::2"), ip("2001:db8::1"), 3, 4, 16);
