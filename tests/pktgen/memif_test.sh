@@ -1,0 +1,225 @@
+#!/usr/bin/env bash
+# sluice-pktgen against sluiced over memif, the full round trip on one host:
+#
+#   pktgen client --memif-- p0 [sluiced, 1 worker] p1 --memif-- pktgen pod
+#   192.168.81.2             192.168.81.1  10.81.0.1          10.81.0.11-13
+#                VIP 10.98.0.10:53/udp fullnat -> 10.81.0.11-13:5353
+#
+# One pod process serves all three endpoint addresses and stamps each answer
+# with the address it was reached at, so the client can tell them apart.
+# sluiced knows the client and pod MACs as static neighbors; the client finds
+# sluiced's MAC by ARP. Everything backs off when idle: the machine may have
+# two cores for the three pollers.
+#
+# Checks: 600 flows at 10k pps for 3 s all answered (no loss, nothing
+# unmatched, the offered rate reached), each endpoint within +-30% of an even
+# share of flows (binomial at 600 over 3: the bounds lie 5 standard deviations
+# out), no flow changed endpoint, the pod answered every datagram it got, and
+# sluiced exits 0.
+#
+# Usage: memif_test.sh SLUICED PKTGEN. Needs root (DPDK); exits 77 otherwise.
+set -uo pipefail
+
+if ((EUID != 0)); then
+  echo "skip: needs root for DPDK"
+  exit 77
+fi
+sluiced=${1:?usage: memif_test.sh SLUICED PKTGEN}
+pktgen=${2:?usage: memif_test.sh SLUICED PKTGEN}
+for exe in "$sluiced" "$pktgen"; do
+  [[ -x $exe ]] || {
+    echo "FAIL: $exe is not executable"
+    exit 1
+  }
+done
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# For sluiced_wait_line, sluiced_stop (any child pid) and topo_python.
+# shellcheck source=tests/netns/lib.sh
+source "$here/../netns/lib.sh"
+
+rate=10000
+duration=3
+flows=600
+vip=10.98.0.10
+endpoints=(10.81.0.11 10.81.0.12 10.81.0.13)
+sluiced_mac=02:5c:00:00:00:01
+client_mac=02:5c:00:00:00:02
+pod_mac=02:5c:00:00:01:02
+
+prefix=sluice-pg$$ # DPDK --file-prefix stem: -lb, -pod, -client
+tmp=$(mktemp -d /tmp/sluice-pktgen.XXXXXX)
+sluiced_pid=""
+pod_pid=""
+failures=0
+
+fail() {
+  echo "FAIL: $*"
+  ((failures += 1))
+}
+pass() { echo "ok: $*"; }
+
+cleanup() {
+  trap - EXIT INT TERM
+  [[ -z $pod_pid ]] || kill -KILL "$pod_pid" 2>/dev/null
+  [[ -z $sluiced_pid ]] || sluiced_stop "$sluiced_pid" TERM 5
+  rm -rf "$tmp" "/var/run/dpdk/$prefix-lb" "/var/run/dpdk/$prefix-pod" \
+    "/var/run/dpdk/$prefix-client"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# memif devargs: a unix socket in $tmp (not the abstract namespace, so
+# nothing outlives the test), 4096-slot rings to ride out scheduling stalls.
+memif() { echo "net_memif$1,role=$2,socket=$tmp/$3.sock,socket-abstract=no,rsize=12,mac=$4"; }
+
+cat >"$tmp/sluiced.conf" <<EOF
+log_level = "info";
+eal = {
+  args = [ "--no-huge", "-m", "256", "--file-prefix", "$prefix-lb", "--no-telemetry" ];
+  main_lcore = 0;
+  main_cpu = 0;
+};
+idle = {
+  policy = "backoff";
+};
+mbufs = 8191;
+ports = (
+  { name = "p0"; device = "$(memif 0 server p0 $sluiced_mac)"; rx_queues = 1; },
+  { name = "p1"; device = "$(memif 1 server p1 02:5c:00:00:01:01)"; rx_queues = 1; }
+);
+workers = (
+  { lcore = 1; cpu = 1; rx = ( { port = "p0"; queue = 0; }, { port = "p1"; queue = 0; } ); }
+);
+addresses = (
+  { port = "p0"; address = "192.168.81.1/24"; },
+  { port = "p1"; address = "10.81.0.1/24"; }
+);
+neighbors = (
+  { port = "p0"; address = "192.168.81.2"; mac = "$client_mac"; },
+  { port = "p1"; address = "${endpoints[0]}"; mac = "$pod_mac"; },
+  { port = "p1"; address = "${endpoints[1]}"; mac = "$pod_mac"; },
+  { port = "p1"; address = "${endpoints[2]}"; mac = "$pod_mac"; }
+);
+snat = [ "10.81.0.1" ];
+services = (
+  {
+    vip = "$vip"; port = 53; protocol = "udp"; mode = "fullnat";
+    endpoints = (
+      { address = "${endpoints[0]}"; port = 5353; },
+      { address = "${endpoints[1]}"; port = 5353; },
+      { address = "${endpoints[2]}"; port = 5353; }
+    );
+  }
+);
+EOF
+
+# pktgen_eal NAME CPU VDEV: EAL arguments of one pktgen process, its worker
+# lcore on CPU.
+pktgen_eal() {
+  echo "--no-huge -m 256 --no-pci --no-telemetry --file-prefix $prefix-$1 --lcores 0@0,1@$2 --vdev $3"
+}
+
+"$sluiced" --config "$tmp/sluiced.conf" >"$tmp/sluiced.log" 2>&1 &
+sluiced_pid=$!
+if ! sluiced_wait_line "$tmp/sluiced.log" '^sluiced: running' "$sluiced_pid" 30; then
+  echo "FAIL: sluiced did not start; its output:"
+  cat "$tmp/sluiced.log"
+  exit 1
+fi
+pass "sluiced running with two memif server ports"
+
+# shellcheck disable=SC2046 # the EAL arguments are words
+"$pktgen" $(pktgen_eal pod 0 "$(memif 0 client p1 $pod_mac)") -- --role pod \
+  --pod-address "$(
+    IFS=,
+    echo "${endpoints[*]}"
+  )" --pod-id 7 --idle-sleep-us 20 >"$tmp/pod.json" 2>"$tmp/pod.log" &
+pod_pid=$!
+if ! sluiced_wait_line "$tmp/pod.log" 'link up' "$pod_pid" 20; then
+  echo "FAIL: the pod's memif link did not come up; its output:"
+  cat "$tmp/pod.log"
+  exit 1
+fi
+pass "pod connected"
+
+# In the background with `wait`, so that a signal from meson interrupts it.
+# shellcheck disable=SC2046
+timeout 60 "$pktgen" $(pktgen_eal client 1 "$(memif 0 client p0 $client_mac)") -- \
+  --role client --src 192.168.81.2 --sport 10000-19999 --dst "$vip:53" --flows $flows \
+  --rate $rate --duration $duration --gateway 192.168.81.1 --idle-sleep-us 20 \
+  --json "$tmp/client.json" >"$tmp/client.log" 2>&1 &
+wait $!
+rc=$?
+grep -E '^pktgen' "$tmp/client.log"
+if ((rc != 0)) || [[ ! -s $tmp/client.json ]]; then
+  fail "the client exited $rc without a summary; its output:"
+  cat "$tmp/client.log"
+else
+  cat "$tmp/client.json"
+  # One line per verdict, "ok: ..." or "FAIL: ...".
+  "$topo_python" - "$tmp/client.json" "$rate" "$duration" "$flows" "${endpoints[@]}" <<'EOF' >"$tmp/verdicts" || fail "summary check crashed"
+import json, sys
+
+path, rate, duration, flows, *endpoints = sys.argv[1:]
+rate, duration, flows = int(rate), float(duration), int(flows)
+s = json.load(open(path))
+
+def check(ok, what):
+    print(("ok: " if ok else "FAIL: ") + what)
+
+expected = rate * duration
+check(s["sent"] >= 0.95 * expected, f"sent {s['sent']} of {expected:.0f} offered")
+check(s["lost"] == 0 and s["received"] == s["sent"],
+      f"no loss: received {s['received']} of {s['sent']}")
+check(s["unmatched"] == 0, f"unmatched {s['unmatched']}")
+check(s["flows_answered"] == flows, f"{s['flows_answered']} of {flows} flows answered")
+check(s["flows_moved"] == 0, f"{s['flows_moved']} flows changed endpoint")
+by_address = {e["address"]: e for e in s["endpoints"]}
+check(sorted(by_address) == sorted(endpoints) and all(e["pod"] == 7 for e in s["endpoints"]),
+      f"answers from pod 7 at {sorted(by_address)}")
+even = flows / len(endpoints)
+for a in endpoints:
+    n = by_address.get(a, {"flows": 0})["flows"]
+    check(0.7 * even <= n <= 1.3 * even, f"{a}: {n} flows, even share {even:.0f} +-30%")
+p = s["rtt_us"]
+check(0 < p["p50"] <= p["p99"] <= p["p999"] <= p["max"],
+      f"rtt p50 {p['p50']} <= p99 {p['p99']} <= p99.9 {p['p999']} us")
+EOF
+  cat "$tmp/verdicts"
+  failures=$((failures + $(grep -c '^FAIL' "$tmp/verdicts")))
+fi
+
+# The pod reports its totals on SIGTERM.
+if sluiced_stop "$pod_pid" TERM 10 && ((sluiced_rc == 0)); then
+  pod_pid=""
+  echo "pod: $(cat "$tmp/pod.json")"
+  "$topo_python" - "$tmp/pod.json" "$tmp/client.json" <<'EOF' >"$tmp/pod-verdicts" || fail "pod check crashed"
+import json, sys
+pod = json.load(open(sys.argv[1]))
+client = json.load(open(sys.argv[2]))
+ok = pod["answered"] == client["sent"] and pod["tx_failed"] == 0 and pod["ignored"] == 0
+print(("ok: " if ok else "FAIL: ") +
+      f"pod answered {pod['answered']} of the client's {client['sent']}, "
+      f"ignored {pod['ignored']}, tx_failed {pod['tx_failed']}")
+EOF
+  cat "$tmp/pod-verdicts"
+  failures=$((failures + $(grep -c '^FAIL' "$tmp/pod-verdicts")))
+else
+  pod_pid=""
+  fail "the pod did not exit 0 on SIGTERM (status $sluiced_rc); its output:"
+  cat "$tmp/pod.log"
+fi
+
+if sluiced_stop "$sluiced_pid" TERM 15 && ((sluiced_rc == 0)); then
+  pass "sluiced exited 0 on SIGTERM"
+else
+  fail "sluiced exited $sluiced_rc on SIGTERM"
+fi
+sluiced_pid=""
+sed -n '/^-- final counters/,$p' "$tmp/sluiced.log"
+
+if ((failures > 0)); then
+  echo "$failures check(s) failed"
+  exit 1
+fi
+echo "all checks passed"

@@ -1,0 +1,248 @@
+#include "tools/pktgen/frame.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace sluice::pktgen {
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+
+// Independent reference: RFC 1071 one big-endian byte pair at a time.
+uint32_t sumWords(const uint8_t* p, size_t n, uint32_t sum = 0) {
+  for (size_t i = 0; i < n; i += 2) {
+    sum += static_cast<uint32_t>(p[i]) << 8;
+    if (i + 1 < n) sum += p[i + 1];
+  }
+  return sum;
+}
+
+uint16_t fold(uint32_t sum) {
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<uint16_t>(sum);
+}
+
+uint16_t at16(const Bytes& b, size_t off) {
+  return static_cast<uint16_t>((b[off] << 8) | b[off + 1]);
+}
+
+// A packet whose checksum field is right sums (with it) to 0xffff.
+bool ipv4HeaderValid(const Bytes& f) {
+  const size_t ihl = (f[14] & 0xf) * 4u;
+  return fold(sumWords(&f[14], ihl)) == 0xffff;
+}
+
+bool udpChecksumValid(const Bytes& f) {
+  const bool v4 = at16(f, 12) == 0x0800;
+  const size_t ip = 14;
+  const size_t l4 = v4 ? ip + (f[ip] & 0xf) * 4u : ip + 40;
+  const size_t udp_len = at16(f, l4 + 4);
+  uint32_t pseudo = 17 + static_cast<uint32_t>(udp_len);
+  pseudo = v4 ? sumWords(&f[ip + 12], 8, pseudo) : sumWords(&f[ip + 8], 32, pseudo);
+  if (at16(f, l4 + 6) == 0) return false;  // we always send one
+  return fold(sumWords(&f[l4], udp_len, pseudo)) == 0xffff;
+}
+
+IpAddr ip(const char* text) {
+  return *IpAddr::parse(text);
+}
+
+MacAddr mac(const char* text) {
+  return *MacAddr::parse(text);
+}
+
+const MacAddr kClientMac = mac("02:00:00:00:00:0c");
+const MacAddr kGatewayMac = mac("02:00:00:00:00:01");
+const MacAddr kPodMac = mac("02:00:00:00:00:0d");
+
+Probe sampleProbe() {
+  Probe p;
+  p.flow = 0x01020304;
+  p.seq = 77;
+  p.tsc = 0x1122334455667788;
+  return p;
+}
+
+TEST(Probe, RoundTrips) {
+  Bytes payload(kProbeLen);
+  Probe p = sampleProbe();
+  ASSERT_TRUE(writeProbe(payload, p));
+  EXPECT_EQ(readProbe(payload), p);
+  p.pod = 9;
+  p.endpoint = ip("fd44::11");
+  ASSERT_TRUE(writeProbe(payload, p));
+  EXPECT_EQ(readProbe(payload), p);
+  // Big-endian on the wire.
+  EXPECT_EQ(payload[0], 'S');
+  EXPECT_EQ(payload[3], 'G');
+  EXPECT_EQ(payload[7], 0x04);
+}
+
+TEST(Probe, RejectsShortOrForeignPayloads) {
+  Bytes payload(kProbeLen);
+  EXPECT_FALSE(writeProbe(std::span(payload).first(kProbeLen - 1), sampleProbe()));
+  ASSERT_TRUE(writeProbe(payload, sampleProbe()));
+  EXPECT_FALSE(readProbe(std::span(payload).first(kProbeLen - 1)));
+  Bytes bad_family = payload;
+  bad_family[14] = 5;
+  EXPECT_FALSE(readProbe(bad_family));
+  payload[0] ^= 1;
+  EXPECT_FALSE(readProbe(payload));
+}
+
+struct Case {
+  const char* name;
+  UdpTuple tuple;
+  size_t frame_len;
+};
+
+class ProbeFrame : public ::testing::TestWithParam<Case> {};
+
+TEST_P(ProbeFrame, BuildsValidFramesAndParsesThemBack) {
+  const Case& c = GetParam();
+  Bytes f(c.frame_len + 8, 0xee);
+  const Probe probe = sampleProbe();
+  ASSERT_EQ(buildProbeFrame(f, kClientMac, kGatewayMac, c.tuple, probe, c.frame_len), c.frame_len);
+  f.resize(c.frame_len);
+  const bool v4 = c.tuple.src.isV4();
+  EXPECT_EQ(at16(f, 12), v4 ? 0x0800 : 0x86dd);
+  EXPECT_TRUE(std::equal(f.begin(), f.begin() + 6, kGatewayMac.bytes.begin()));
+  EXPECT_TRUE(std::equal(f.begin() + 6, f.begin() + 12, kClientMac.bytes.begin()));
+  if (v4) {
+    EXPECT_EQ(at16(f, 16), c.frame_len - 14);  // total length
+    EXPECT_TRUE(ipv4HeaderValid(f));
+  } else {
+    EXPECT_EQ(at16(f, 18), c.frame_len - 54);  // payload length
+  }
+  EXPECT_TRUE(udpChecksumValid(f));
+
+  auto view = parseUdp(f);
+  ASSERT_TRUE(view);
+  EXPECT_EQ(view->tuple, c.tuple);
+  EXPECT_EQ(view->payload_len, c.frame_len - minProbeFrameLen(c.tuple.src.family) + kProbeLen);
+  EXPECT_EQ(readProbe(std::span(f).subspan(view->payload, view->payload_len)), probe);
+  for (size_t i = view->payload + kProbeLen; i < f.size(); ++i) ASSERT_EQ(f[i], 0) << i;
+}
+
+TEST_P(ProbeFrame, PodAnswerSwapsAndStampsWithValidChecksums) {
+  const Case& c = GetParam();
+  Bytes f(c.frame_len);
+  ASSERT_EQ(buildProbeFrame(f, kClientMac, kGatewayMac, c.tuple, sampleProbe(), c.frame_len),
+            c.frame_len);
+  auto view = parseUdp(f);
+  ASSERT_TRUE(view);
+  answerUdpInPlace(f, *view, kPodMac, 42);
+
+  EXPECT_TRUE(std::equal(f.begin(), f.begin() + 6, kClientMac.bytes.begin()));
+  EXPECT_TRUE(std::equal(f.begin() + 6, f.begin() + 12, kPodMac.bytes.begin()));
+  if (c.tuple.src.isV4()) {
+    EXPECT_TRUE(ipv4HeaderValid(f));
+  }
+  EXPECT_TRUE(udpChecksumValid(f));
+  auto answer = parseUdp(f);
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->tuple, c.tuple.reversed());
+  auto probe = readProbe(std::span(f).subspan(answer->payload, answer->payload_len));
+  ASSERT_TRUE(probe);
+  Probe expected = sampleProbe();
+  expected.pod = 42;
+  expected.endpoint = c.tuple.dst;
+  EXPECT_EQ(*probe, expected);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Families, ProbeFrame,
+    ::testing::Values(Case{"v4_min", {ip("192.168.80.2"), ip("10.96.0.10"), 40000, 53}, 82},
+                      Case{"v4_padded", {ip("192.168.80.2"), ip("10.96.0.10"), 1, 65535}, 1514},
+                      Case{"v4_odd", {ip("192.168.80.255"), ip("10.96.0.10"), 65535, 5353}, 123},
+                      Case{"v6_min", {ip("fd80::2"), ip("fd00:96::10"), 40000, 53}, 102},
+                      Case{"v6_odd", {ip("fd80::ffff:2"), ip("fd00:96::10"), 5, 80}, 333}),
+    [](const ::testing::TestParamInfo<Case>& info) { return std::string(info.param.name); });
+
+TEST(ProbeFrameBuild, RefusesBadSizesAndMixedFamilies) {
+  Bytes f(200);
+  UdpTuple v4{ip("192.168.80.2"), ip("10.96.0.10"), 1, 2};
+  EXPECT_EQ(buildProbeFrame(f, kClientMac, kGatewayMac, v4, {}, 81), 0u);
+  EXPECT_EQ(buildProbeFrame(f, kClientMac, kGatewayMac, v4, {}, 201), 0u);
+  UdpTuple mixed{ip("192.168.80.2"), ip("fd00::1"), 1, 2};
+  EXPECT_EQ(buildProbeFrame(f, kClientMac, kGatewayMac, mixed, {}, 120), 0u);
+  EXPECT_EQ(minProbeFrameLen(Family::kV4), 82u);
+  EXPECT_EQ(minProbeFrameLen(Family::kV6), 102u);
+}
+
+TEST(ParseUdp, RejectsTruncatedAndInconsistentFrames) {
+  Bytes f(100);
+  UdpTuple t{ip("192.168.80.2"), ip("10.96.0.10"), 1, 2};
+  ASSERT_EQ(buildProbeFrame(f, kClientMac, kGatewayMac, t, {}, 100), 100u);
+  ASSERT_TRUE(parseUdp(f));
+  // Every truncation below the IP total length fails.
+  for (size_t n = 0; n < f.size(); ++n) EXPECT_FALSE(parseUdp(std::span(f).first(n))) << n;
+  // Ethernet padding after the IP packet is fine.
+  Bytes padded = f;
+  padded.resize(130, 0);
+  EXPECT_TRUE(parseUdp(padded));
+  Bytes fragment = f;
+  fragment[14 + 7] = 1;  // fragment offset 8 bytes
+  EXPECT_FALSE(parseUdp(fragment));
+  Bytes tcp = f;
+  tcp[14 + 9] = 6;
+  EXPECT_FALSE(parseUdp(tcp));
+  Bytes long_udp = f;
+  long_udp[14 + 20 + 5] += 1;  // UDP length past the IP packet
+  EXPECT_FALSE(parseUdp(long_udp));
+  Bytes short_ihl = f;
+  short_ihl[14] = 0x44;
+  EXPECT_FALSE(parseUdp(short_ihl));
+}
+
+TEST(ParseUdp, HonoursIpv4Options) {
+  // A 24-byte IPv4 header (one NOP option word) before UDP.
+  Bytes f(100);
+  UdpTuple t{ip("192.168.80.2"), ip("10.96.0.10"), 7, 9};
+  ASSERT_EQ(buildProbeFrame(f, kClientMac, kGatewayMac, t, sampleProbe(), 96), 96u);
+  f.resize(96);
+  Bytes with_options(f.begin(), f.begin() + 34);
+  with_options[14] = 0x46;
+  with_options[17] += 4;  // total length
+  with_options.insert(with_options.end(), {1, 1, 1, 1});
+  with_options.insert(with_options.end(), f.begin() + 34, f.end());
+  auto view = parseUdp(with_options);
+  ASSERT_TRUE(view);
+  EXPECT_EQ(view->l4, 38u);
+  EXPECT_EQ(view->tuple, t);
+  answerUdpInPlace(with_options, *view, kPodMac, 3);
+  EXPECT_TRUE(ipv4HeaderValid(with_options));
+  EXPECT_TRUE(udpChecksumValid(with_options));
+}
+
+TEST(Arp, RequestAndAnswer) {
+  Bytes f(60, 0);
+  ASSERT_EQ(buildArpRequest(f, kClientMac, ip("192.168.80.2"), ip("192.168.80.1")), kArpFrameLen);
+  EXPECT_EQ(at16(f, 12), 0x0806);
+  EXPECT_TRUE(std::all_of(f.begin(), f.begin() + 6, [](uint8_t b) { return b == 0xff; }));
+  auto req = parseArp(f);
+  ASSERT_TRUE(req);
+  EXPECT_EQ(req->op, Arp::kRequest);
+  EXPECT_EQ(req->sender_mac, kClientMac);
+  EXPECT_EQ(req->sender_ip, ip("192.168.80.2"));
+  EXPECT_EQ(req->target_ip, ip("192.168.80.1"));
+
+  answerArpInPlace(f, *req, kGatewayMac);
+  auto reply = parseArp(f);
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->op, Arp::kReply);
+  EXPECT_EQ(reply->sender_mac, kGatewayMac);
+  EXPECT_EQ(reply->sender_ip, ip("192.168.80.1"));
+  EXPECT_EQ(reply->target_mac, kClientMac);
+  EXPECT_EQ(reply->target_ip, ip("192.168.80.2"));
+  EXPECT_TRUE(std::equal(f.begin(), f.begin() + 6, kClientMac.bytes.begin()));
+  EXPECT_TRUE(std::equal(f.begin() + 6, f.begin() + 12, kGatewayMac.bytes.begin()));
+
+  EXPECT_FALSE(parseArp(std::span(f).first(kArpFrameLen - 1)));
+  EXPECT_EQ(buildArpRequest(f, kClientMac, ip("fd00::1"), ip("192.168.80.1")), 0u);
+}
+
+}  // namespace
+}  // namespace sluice::pktgen

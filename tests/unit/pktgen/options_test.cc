@@ -1,0 +1,103 @@
+#include "tools/pktgen/options.h"
+
+#include <gtest/gtest.h>
+
+namespace sluice::pktgen {
+namespace {
+
+Result<Options> parse(std::vector<std::string> args) {
+  return parseOptions(args);
+}
+
+std::string errorOf(std::vector<std::string> args) {
+  auto r = parseOptions(args);
+  return r ? std::string("(parsed)") : r.status().message();
+}
+
+TEST(Options, Client) {
+  auto o = parse({"--role",
+                  "client",
+                  "--src",
+                  "192.168.80.2-192.168.80.9",
+                  "--src=fd80::2",
+                  "--sport",
+                  "2000-2999",
+                  "--dst",
+                  "10.96.0.10:53",
+                  "--dst",
+                  "[fd00::10]:53",
+                  "--flows",
+                  "300",
+                  "--rate",
+                  "10000",
+                  "--duration",
+                  "2.5",
+                  "--size",
+                  "128",
+                  "--gateway",
+                  "192.168.80.1",
+                  "--json",
+                  "/tmp/x.json",
+                  "--idle-sleep-us",
+                  "50"});
+  ASSERT_TRUE(o) << o.status().message();
+  EXPECT_EQ(o->role, Role::kClient);
+  ASSERT_EQ(o->sources.size(), 2u);
+  EXPECT_EQ(o->sources[0].count, 8u);
+  EXPECT_EQ(o->source_ports.first, 2000);
+  EXPECT_EQ(o->destinations.size(), 2u);
+  EXPECT_EQ(o->flows, 300u);
+  EXPECT_EQ(o->rate_pps, 10000u);
+  EXPECT_DOUBLE_EQ(o->duration_s, 2.5);
+  EXPECT_EQ(o->frame_len, 128u);
+  EXPECT_EQ(o->gateway, IpAddr::parse("192.168.80.1"));
+  EXPECT_EQ(o->json_path, "/tmp/x.json");
+  EXPECT_EQ(o->idle_sleep_us, 50u);
+}
+
+TEST(Options, Pod) {
+  auto o = parse({"--role", "pod", "--pod-address", "10.80.0.11,10.80.0.12", "--pod-address",
+                  "fd80:1::11", "--pod-id", "7", "--duration", "0"});
+  ASSERT_TRUE(o) << o.status().message();
+  EXPECT_EQ(o->role, Role::kPod);
+  ASSERT_EQ(o->pod_addresses.size(), 3u);
+  EXPECT_EQ(o->pod_addresses[2], IpAddr::parse("fd80:1::11"));
+  EXPECT_EQ(o->pod_id, 7);
+  EXPECT_EQ(o->duration_s, 0);
+}
+
+TEST(Options, ErrorsNameTheOption) {
+  const std::vector<std::string> client = {"--src",         "10.0.0.2",      "--dst",
+                                           "10.96.0.10:53", "--gateway-mac", "02:00:00:00:00:01"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = client;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return errorOf(args);
+  };
+  EXPECT_EQ(with({}), "(parsed)");
+  EXPECT_EQ(with({"--rate", "fast"}), "--rate: bad value 'fast'");
+  EXPECT_EQ(with({"--flows", "0"}), "--flows: bad value '0'");
+  EXPECT_EQ(with({"--flows"}), "--flows needs a value");
+  EXPECT_EQ(with({"--bogus"}), "unknown option '--bogus'");
+  EXPECT_EQ(with({"--role", "router"}), "--role: bad value 'router'");
+  EXPECT_EQ(with({"--size", "81"}),
+            "--size 81 is below the 82 bytes a probe to 10.96.0.10:53 needs");
+  EXPECT_EQ(with({"--duration", "0"}), "--duration must be above 0 for the client");
+  EXPECT_EQ(with({"--gateway-mac", "01:00:5e:00:00:01"}),
+            "--gateway-mac: bad value '01:00:5e:00:00:01'");
+  EXPECT_NE(with({"--src", "10.0.0.9-10.0.0.1"}).find("--src: '10.0.0.9-10.0.0.1'"),
+            std::string::npos);
+  EXPECT_EQ(errorOf({"--src", "10.0.0.2", "--dst", "10.96.0.10:53"}),
+            "the client role needs --gateway IPV4 or --gateway-mac MAC");
+  EXPECT_EQ(errorOf({"--src", "fd00::2", "--dst", "[fd00::10]:53", "--gateway", "10.0.0.1"}),
+            "--gateway is resolved by ARP from an IPv4 --src; use --gateway-mac");
+  EXPECT_EQ(errorOf({"--role", "pod"}), "the pod role needs --pod-address");
+  EXPECT_EQ(errorOf({"--role", "pod", "--pod-address", "10.0.0.1,10.0.0.1"}),
+            "--pod-address 10.0.0.1 given twice");
+  EXPECT_EQ(errorOf({"--role", "pod", "--pod-address", "10.0.0.1,"}), "(parsed)");
+  EXPECT_EQ(errorOf({"--role", "pod", "--pod-address", "10.0.0.1,x"}),
+            "--pod-address: bad value '10.0.0.1,x'");
+}
+
+}  // namespace
+}  // namespace sluice::pktgen

@@ -1,0 +1,51 @@
+#include "tools/pktgen/summary.h"
+
+#include <gtest/gtest.h>
+
+namespace sluice::pktgen {
+namespace {
+
+TEST(Summary, Json) {
+  ClientReport r;
+  r.duration_s = 2;
+  r.offered_pps = 1000;
+  r.flows = 4;
+  r.sent = 2000;
+  r.received = 1990;
+  r.flows_answered = 4;
+  // Below 128 ns the histogram is exact: 1..99 ns.
+  for (uint64_t ns = 1; ns <= 99; ++ns) r.rtt_ns.record(ns);
+  r.endpoints.push_back({1, IpAddr::parse("10.80.0.11"), 3, 1500});
+  r.endpoints.push_back({1, std::nullopt, 1, 490});
+  const std::string expected = R"({
+  "duration_s": 2.000,
+  "offered_pps": 1000,
+  "flows": 4,
+  "sent": 2000,
+  "received": 1990,
+  "lost": 10,
+  "loss_ratio": 0.005000,
+  "unmatched": 0,
+  "skipped": 0,
+  "sent_pps": 1000.0,
+  "received_pps": 995.0,
+  "rtt_us": {"p50": 0.050, "p99": 0.099, "p999": 0.099, "min": 0.001, "max": 0.099, "mean": 0.050},
+  "flows_answered": 4,
+  "flows_moved": 0,
+  "endpoints": [
+    {"pod": 1, "address": "10.80.0.11", "flows": 3, "share": 0.7500, "replies": 1500},
+    {"pod": 1, "address": null, "flows": 1, "share": 0.2500, "replies": 490}
+  ]
+}
+)";
+  EXPECT_EQ(toJson(r), expected);
+}
+
+TEST(Summary, EmptyRun) {
+  const std::string j = toJson(ClientReport{});
+  EXPECT_NE(j.find("\"lost\": 0,"), std::string::npos);
+  EXPECT_NE(j.find("\"endpoints\": []"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sluice::pktgen

@@ -1,0 +1,251 @@
+#include "tools/pktgen/client.h"
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_pause.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "tools/pktgen/pacer.h"
+
+namespace sluice::pktgen {
+namespace {
+
+constexpr unsigned kMaxBurst = 512;
+constexpr unsigned kIdlePollsBeforeSleep = 64;
+constexpr size_t kMinEthFrame = 60;  // without FCS
+
+std::span<uint8_t> frameOf(rte_mbuf* m) {
+  return {rte_pktmbuf_mtod(m, uint8_t*), rte_pktmbuf_data_len(m)};
+}
+
+void bump(std::atomic<uint64_t>& counter, uint64_t value) {
+  counter.store(value, std::memory_order_relaxed);
+}
+
+bool owns(const std::vector<AddrRange>& ranges, const IpAddr& addr) {
+  return std::any_of(ranges.begin(), ranges.end(),
+                     [&](const AddrRange& r) { return r.contains(addr); });
+}
+
+// Answers an ARP request for one of `own` in place; true when `m` now holds
+// the reply to send.
+bool answerArp(rte_mbuf* m, const std::vector<AddrRange>& own, const MacAddr& mac) {
+  auto arp = parseArp(frameOf(m));
+  if (!arp || arp->op != Arp::kRequest || !owns(own, arp->target_ip)) return false;
+  answerArpInPlace(frameOf(m), *arp, mac);
+  return true;
+}
+
+void sendAll(uint16_t port, rte_mbuf** pkts, uint16_t n) {
+  const uint16_t sent = rte_eth_tx_burst(port, 0, pkts, n);
+  if (sent < n) rte_pktmbuf_free_bulk(pkts + sent, n - sent);
+}
+
+}  // namespace
+
+Result<MacAddr> resolveGateway(const Port& port, const IpAddr& source, const IpAddr& gateway,
+                               const std::vector<AddrRange>& own, unsigned timeout_s,
+                               const std::atomic<bool>& stop) {
+  const uint64_t hz = rte_get_tsc_hz();
+  const uint64_t deadline = rte_rdtsc() + timeout_s * hz;
+  uint64_t next_request = 0;
+  while (!stop.load() && rte_rdtsc() < deadline) {
+    if (rte_rdtsc() >= next_request) {
+      rte_mbuf* m = rte_pktmbuf_alloc(port.pool);
+      uint8_t* data = m == nullptr ? nullptr : rte_pktmbuf_mtod(m, uint8_t*);
+      if (data != nullptr && rte_pktmbuf_append(m, kMinEthFrame) != nullptr) {
+        std::memset(data, 0, kMinEthFrame);
+        buildArpRequest({data, kMinEthFrame}, port.mac, source, gateway);
+        sendAll(port.id, &m, 1);
+      } else {
+        rte_pktmbuf_free(m);
+      }
+      next_request = rte_rdtsc() + hz / 5;
+    }
+    rte_mbuf* pkts[32];
+    const uint16_t n = rte_eth_rx_burst(port.id, 0, pkts, 32);
+    std::optional<MacAddr> found;
+    for (uint16_t i = 0; i < n; ++i) {
+      auto arp = parseArp(frameOf(pkts[i]));
+      if (arp && arp->op == Arp::kReply && arp->sender_ip == gateway) found = arp->sender_mac;
+      if (answerArp(pkts[i], own, port.mac)) {
+        sendAll(port.id, &pkts[i], 1);
+      } else {
+        rte_pktmbuf_free(pkts[i]);
+      }
+    }
+    if (found) return *found;
+    rte_delay_us_sleep(1000);
+  }
+  return Status::error("no ARP reply from gateway " + gateway.toString() + " within " +
+                       std::to_string(timeout_s) + " s");
+}
+
+Client::Client(const Options& options, const Port& port, std::vector<UdpTuple> flows,
+               const MacAddr& gateway_mac, const std::atomic<bool>& stop)
+    : options_(options),
+      port_(port),
+      flows_(std::move(flows)),
+      gateway_mac_(gateway_mac),
+      stop_(stop),
+      ns_per_cycle_(1e9 / static_cast<double>(rte_get_tsc_hz())),
+      next_seq_(flows_.size(), 0),
+      endpoint_of_(flows_.size(), kNoEndpoint),
+      moved_flag_(flows_.size(), 0) {}
+
+void Client::run() {
+  const uint64_t hz = rte_get_tsc_hz();
+  const uint64_t start = rte_rdtsc();
+  const uint64_t send_end = start + static_cast<uint64_t>(options_.duration_s * hz);
+  const uint16_t burst = static_cast<uint16_t>(std::min(options_.burst, kMaxBurst));
+  // Catch up at most 10 ms (or 4 bursts) after a stall; beyond that, skip.
+  const uint64_t max_lag = std::max<uint64_t>(4 * burst, options_.rate_pps / 100);
+  Pacer pacer(hz, options_.rate_pps, start, max_lag);
+  bool sending = true;
+  uint64_t drain_end = 0;
+  unsigned idle_polls = 0;
+  for (;;) {
+    const uint64_t now = rte_rdtsc();
+    if (sending && (now >= send_end || stop_.load(std::memory_order_relaxed))) {
+      sending = false;
+      send_cycles_ = now - start;
+      drain_end = now + options_.drain_ms * hz / 1000;
+    }
+    if (!sending && (received_ >= sent_ || now >= drain_end)) break;
+
+    const uint16_t got = receive(now, burst);
+    uint16_t sent = 0;
+    if (sending) {
+      const auto due = static_cast<uint16_t>(pacer.due(now, burst));
+      if (due != 0) {
+        sent = sendBurst(now, due);
+        pacer.sent(sent);
+      }
+    }
+    bump(live_.sent, sent_);
+    bump(live_.received, received_);
+    bump(live_.other, unmatched_);
+
+    if (got != 0 || sent != 0) {
+      idle_polls = 0;
+    } else if (options_.idle_sleep_us != 0 && ++idle_polls >= kIdlePollsBeforeSleep) {
+      // Sleep no longer than until the next packet is due.
+      const uint64_t wake = sending ? pacer.nextDue(now) : now + hz;
+      const uint64_t until_us = (wake - now) * 1'000'000 / hz;
+      const uint64_t sleep_us = std::min<uint64_t>(options_.idle_sleep_us, until_us);
+      if (sleep_us != 0) rte_delay_us_sleep(static_cast<unsigned>(sleep_us));
+    } else {
+      rte_pause();
+    }
+  }
+  skipped_ = pacer.skipped();
+  live_.done.store(true, std::memory_order_release);
+}
+
+uint16_t Client::sendBurst(uint64_t now, uint16_t count) {
+  rte_mbuf* pkts[kMaxBurst];
+  if (rte_pktmbuf_alloc_bulk(port_.pool, pkts, count) != 0) return 0;
+  for (uint16_t i = 0; i < count; ++i) {
+    const auto flow = static_cast<uint32_t>(next_flow_);
+    next_flow_ = next_flow_ + 1 == flows_.size() ? 0 : next_flow_ + 1;
+    const UdpTuple& tuple = flows_[flow];
+    const size_t len = std::max<size_t>(options_.frame_len, minProbeFrameLen(tuple.src.family));
+    auto* data =
+        reinterpret_cast<uint8_t*>(rte_pktmbuf_append(pkts[i], static_cast<uint16_t>(len)));
+    Probe probe;
+    probe.flow = flow;
+    probe.seq = next_seq_[flow]++;
+    probe.tsc = now;
+    // Options cap frame_len below an mbuf's room, so append does not fail.
+    if (data != nullptr) buildProbeFrame({data, len}, port_.mac, gateway_mac_, tuple, probe, len);
+  }
+  const uint16_t sent = rte_eth_tx_burst(port_.id, 0, pkts, count);
+  if (sent < count) rte_pktmbuf_free_bulk(pkts + sent, count - sent);
+  sent_ += sent;
+  return sent;
+}
+
+uint16_t Client::receive(uint64_t now, uint16_t burst) {
+  rte_mbuf* pkts[kMaxBurst];
+  rte_mbuf* replies[kMaxBurst];
+  rte_mbuf* done[kMaxBurst];
+  uint16_t n_replies = 0;
+  uint16_t n_done = 0;
+  const uint16_t n = rte_eth_rx_burst(port_.id, 0, pkts, burst);
+  for (uint16_t i = 0; i < n; ++i) {
+    rte_mbuf* m = pkts[i];
+    std::span<uint8_t> frame = frameOf(m);
+    if (auto view = parseUdp(frame)) {
+      auto probe = readProbe(frame.subspan(view->payload, view->payload_len));
+      if (probe) {
+        onAnswer(*view, *probe, now);
+      } else {
+        ++unmatched_;
+      }
+    } else if (answerArp(m, options_.sources, port_.mac)) {
+      replies[n_replies++] = m;
+      continue;
+    }
+    done[n_done++] = m;
+  }
+  if (n_replies != 0) sendAll(port_.id, replies, n_replies);
+  if (n_done != 0) rte_pktmbuf_free_bulk(done, n_done);
+  return n;
+}
+
+void Client::onAnswer(const UdpView& view, const Probe& probe, uint64_t now) {
+  if (probe.flow >= flows_.size() || view.tuple != flows_[probe.flow].reversed()) {
+    ++unmatched_;
+    return;
+  }
+  ++received_;
+  if (now > probe.tsc) {
+    rtt_ns_.record(static_cast<uint64_t>(static_cast<double>(now - probe.tsc) * ns_per_cycle_));
+  }
+  const uint16_t e = endpointIndex(probe);
+  if (e == kNoEndpoint) return;
+  ++endpoint_replies_[e];
+  uint16_t& current = endpoint_of_[probe.flow];
+  if (current != e) {
+    if (current != kNoEndpoint) moved_flag_[probe.flow] = 1;
+    current = e;
+  }
+}
+
+uint16_t Client::endpointIndex(const Probe& probe) {
+  const EndpointKey key{probe.pod, probe.endpoint};
+  for (size_t i = 0; i < endpoints_.size(); ++i) {
+    if (endpoints_[i] == key) return static_cast<uint16_t>(i);
+  }
+  if (endpoints_.size() >= kMaxEndpoints) return kNoEndpoint;
+  endpoints_.push_back(key);
+  endpoint_replies_.push_back(0);
+  return static_cast<uint16_t>(endpoints_.size() - 1);
+}
+
+ClientReport Client::report() const {
+  ClientReport r;
+  r.duration_s = static_cast<double>(send_cycles_) / static_cast<double>(rte_get_tsc_hz());
+  r.offered_pps = options_.rate_pps;
+  r.flows = flows_.size();
+  r.sent = sent_;
+  r.received = received_;
+  r.unmatched = unmatched_;
+  r.skipped = skipped_;
+  r.rtt_ns = rtt_ns_;
+  for (size_t i = 0; i < endpoints_.size(); ++i) {
+    r.endpoints.push_back({endpoints_[i].pod, endpoints_[i].address, 0, endpoint_replies_[i]});
+  }
+  for (size_t f = 0; f < flows_.size(); ++f) {
+    if (endpoint_of_[f] == kNoEndpoint) continue;
+    ++r.flows_answered;
+    ++r.endpoints[endpoint_of_[f]].flows;
+    r.flows_moved += moved_flag_[f];
+  }
+  return r;
+}
+
+}  // namespace sluice::pktgen

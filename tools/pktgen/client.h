@@ -1,0 +1,87 @@
+// The client role: paced UDP probes over a flow table, answers matched to
+// their flow, round-trip times and per-endpoint shares. run() is the worker
+// lcore's loop; the main lcore reads the live counters and, after run()
+// returns, the report.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <vector>
+
+#include "dp/api/status.h"
+#include "dp/api/types.h"
+#include "tools/pktgen/frame.h"
+#include "tools/pktgen/options.h"
+#include "tools/pktgen/port.h"
+#include "tools/pktgen/summary.h"
+
+namespace sluice::pktgen {
+
+// Written by the worker only (relaxed stores), read by the main lcore.
+struct alignas(64) LiveCounters {
+  std::atomic<uint64_t> sent{0};
+  std::atomic<uint64_t> received{0};
+  std::atomic<uint64_t> other{0};  // client: unmatched UDP; pod: frames not answered
+  std::atomic<bool> done{false};
+};
+
+// Asks for `gateway`'s MAC from `source` every 200 ms until an ARP reply
+// comes, timeout_s passes or `stop` is set. Answers ARP for `own` meanwhile.
+// Runs on the calling lcore before the worker starts.
+Result<MacAddr> resolveGateway(const Port& port, const IpAddr& source, const IpAddr& gateway,
+                               const std::vector<AddrRange>& own, unsigned timeout_s,
+                               const std::atomic<bool>& stop);
+
+class Client {
+ public:
+  Client(const Options& options, const Port& port, std::vector<UdpTuple> flows,
+         const MacAddr& gateway_mac, const std::atomic<bool>& stop);
+
+  // Sends for the configured duration (or until stop), then waits up to
+  // drain_ms for outstanding answers. Sets live().done at the end.
+  void run();
+  const LiveCounters& live() const { return live_; }
+  // Valid once run() has returned.
+  ClientReport report() const;
+
+ private:
+  struct EndpointKey {
+    uint16_t pod;
+    std::optional<IpAddr> address;
+    friend bool operator==(const EndpointKey&, const EndpointKey&) = default;
+  };
+  static constexpr uint16_t kNoEndpoint = UINT16_MAX;
+  // Answers from endpoints beyond this many count as received, not in shares.
+  static constexpr size_t kMaxEndpoints = 1024;
+
+  uint16_t sendBurst(uint64_t now, uint16_t count);
+  // Returns how many frames came in.
+  uint16_t receive(uint64_t now, uint16_t burst);
+  void onAnswer(const UdpView& view, const Probe& probe, uint64_t now);
+  uint16_t endpointIndex(const Probe& probe);
+
+  const Options& options_;
+  const Port& port_;
+  std::vector<UdpTuple> flows_;
+  MacAddr gateway_mac_;
+  const std::atomic<bool>& stop_;
+  double ns_per_cycle_;
+
+  // Per flow: next sequence number, the endpoint of the latest answer, and
+  // whether answers came from more than one endpoint.
+  std::vector<uint32_t> next_seq_;
+  std::vector<uint16_t> endpoint_of_;
+  std::vector<uint8_t> moved_flag_;
+  std::vector<EndpointKey> endpoints_;
+  std::vector<uint64_t> endpoint_replies_;
+  uint64_t next_flow_ = 0;
+  uint64_t sent_ = 0;
+  uint64_t received_ = 0;
+  uint64_t unmatched_ = 0;
+  uint64_t skipped_ = 0;
+  uint64_t send_cycles_ = 0;
+  LatencyHistogram rtt_ns_;
+  LiveCounters live_;
+};
+
+}  // namespace sluice::pktgen

@@ -1,0 +1,121 @@
+// The frames sluice-pktgen sends and answers: Ethernet + IPv4/IPv6 + UDP
+// carrying a probe, and ARP. Pure: no DPDK. Builders write into memory the
+// caller owns (an mbuf's data in the tool, a vector in tests); parsers never
+// read past the span they are given.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+
+#include "dp/api/types.h"
+
+namespace sluice::pktgen {
+
+inline constexpr size_t kEthLen = 14;
+inline constexpr size_t kIpv4Len = 20;
+inline constexpr size_t kIpv6Len = 40;
+inline constexpr size_t kUdpLen = 8;
+inline constexpr size_t kArpFrameLen = kEthLen + 28;
+
+inline constexpr uint16_t kEtherIpv4 = 0x0800;
+inline constexpr uint16_t kEtherArp = 0x0806;
+inline constexpr uint16_t kEtherIpv6 = 0x86dd;
+inline constexpr uint8_t kProtoUdp = 17;
+
+// One direction of a UDP flow.
+struct UdpTuple {
+  IpAddr src;
+  IpAddr dst;
+  uint16_t sport = 0;
+  uint16_t dport = 0;
+
+  // The tuple of the answer: source and destination swapped.
+  UdpTuple reversed() const { return {dst, src, dport, sport}; }
+  friend bool operator==(const UdpTuple&, const UdpTuple&) = default;
+};
+
+// The start of every UDP payload the client sends, big-endian on the wire:
+//   0 magic u32 | 4 flow u32 | 8 seq u32 | 12 pod u16 | 14 endpoint family u8
+//   15 zero u8 | 16 tsc u64 | 24 endpoint address 16 bytes
+// A request has pod 0 and no endpoint; the pod answering fills both in, so the
+// client learns which endpoint served a flow even behind full NAT.
+inline constexpr uint32_t kProbeMagic = 0x534c5047;  // "SLPG"
+inline constexpr size_t kProbeLen = 40;
+
+struct Probe {
+  uint32_t flow = 0;
+  uint32_t seq = 0;
+  uint64_t tsc = 0;  // the client's clock when it built the request
+  uint16_t pod = 0;
+  std::optional<IpAddr> endpoint;  // the address the pod was reached at
+  friend bool operator==(const Probe&, const Probe&) = default;
+};
+
+// Writes `probe` to payload[0, kProbeLen); false when the payload is shorter.
+bool writeProbe(std::span<uint8_t> payload, const Probe& probe);
+// The probe at the start of `payload`, or nullopt when it is too short, the
+// magic differs or the endpoint family is invalid.
+std::optional<Probe> readProbe(std::span<const uint8_t> payload);
+
+// Smallest frame carrying a probe: Ethernet + IP + UDP + kProbeLen.
+size_t minProbeFrameLen(Family family);
+
+// Builds a `frame_len`-byte probe frame into out[0, frame_len): the probe,
+// then zero padding; IPv4 header and UDP checksums set. Returns frame_len, or
+// 0 when out is too small, frame_len is below minProbeFrameLen or above what
+// the IP length field holds, or the tuple mixes families.
+size_t buildProbeFrame(std::span<uint8_t> out, const MacAddr& src_mac, const MacAddr& dst_mac,
+                       const UdpTuple& tuple, const Probe& probe, size_t frame_len);
+
+// Where the parts of a received UDP datagram are, and its tuple.
+struct UdpView {
+  UdpTuple tuple;
+  size_t l3 = 0;       // offset of the IP header
+  size_t l4 = 0;       // offset of the UDP header
+  size_t payload = 0;  // offset of the UDP payload
+  size_t payload_len = 0;
+};
+
+// Parses an untagged Ethernet frame holding IPv4 (any header length, not a
+// fragment) or IPv6 (UDP as the first next header) and UDP whose lengths are
+// consistent with each other and with the frame. Checksums are not verified.
+std::optional<UdpView> parseUdp(std::span<const uint8_t> frame);
+
+// Turns the datagram `view` describes into its answer in place: MACs,
+// addresses and ports swapped (source MAC = own_mac), the payload's probe (if
+// any) stamped with `pod` and the address it was sent to, checksums
+// recomputed. The frame keeps its length.
+void answerUdpInPlace(std::span<uint8_t> frame, const UdpView& view, const MacAddr& own_mac,
+                      uint16_t pod);
+
+// Recomputes the IPv4 header checksum (IPv4 only) and the UDP checksum of the
+// datagram `view` describes.
+void setUdpChecksums(std::span<uint8_t> frame, const UdpView& view);
+
+// An ARP packet for IPv4 over Ethernet.
+struct Arp {
+  static constexpr uint16_t kRequest = 1;
+  static constexpr uint16_t kReply = 2;
+  uint16_t op = 0;
+  MacAddr sender_mac;
+  IpAddr sender_ip;
+  MacAddr target_mac;
+  IpAddr target_ip;
+};
+
+// The ARP packet in an untagged Ethernet frame, or nullopt when the frame is
+// not Ethernet/IPv4 ARP or is truncated.
+std::optional<Arp> parseArp(std::span<const uint8_t> frame);
+
+// Builds a broadcast "who has target" from (src_mac, src_ip) into out.
+// Returns kArpFrameLen, or 0 when out is too small or an address is not IPv4.
+size_t buildArpRequest(std::span<uint8_t> out, const MacAddr& src_mac, const IpAddr& src_ip,
+                       const IpAddr& target);
+
+// Turns the ARP request in `frame` (as parsed into `request`) into the reply
+// "target_ip is at own_mac", in place.
+void answerArpInPlace(std::span<uint8_t> frame, const Arp& request, const MacAddr& own_mac);
+
+}  // namespace sluice::pktgen

@@ -1,0 +1,171 @@
+// sluice-pktgen: a DPDK traffic generator (client role) and pod emulator (pod
+// role) on one ethdev port. The main lcore sets up, prints progress once a
+// second and writes the summary; one worker lcore runs the role's loop.
+//
+//   sluice-pktgen EAL-ARGS -- --role client|pod OPTIONS
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tools/pktgen/client.h"
+#include "tools/pktgen/flows.h"
+#include "tools/pktgen/options.h"
+#include "tools/pktgen/pod.h"
+#include "tools/pktgen/port.h"
+#include "tools/pktgen/summary.h"
+
+namespace sluice::pktgen {
+namespace {
+
+constexpr unsigned kResolveTimeoutS = 5;
+
+std::atomic<bool> g_stop{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "set from a signal handler");
+
+void onSignal(int) {
+  g_stop.store(true);
+}
+
+template <class Role>
+int launchRole(void* arg) {
+  static_cast<Role*>(arg)->run();
+  return 0;
+}
+
+// Prints a progress line every second until the worker is done.
+void reportProgress(const LiveCounters& live, bool client) {
+  uint64_t last_sent = 0;
+  uint64_t last_received = 0;
+  auto next = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  unsigned second = 0;
+  while (!live.done.load(std::memory_order_acquire)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (std::chrono::steady_clock::now() < next) continue;
+    next += std::chrono::seconds(1);
+    ++second;
+    const uint64_t sent = live.sent.load(std::memory_order_relaxed);
+    const uint64_t received = live.received.load(std::memory_order_relaxed);
+    const uint64_t other = live.other.load(std::memory_order_relaxed);
+    if (client) {
+      std::fprintf(stderr,
+                   "pktgen: %3us sent %9lu pps received %9lu pps outstanding %lu unmatched %lu\n",
+                   second, sent - last_sent, received - last_received,
+                   sent > received ? sent - received : 0, other);
+    } else {
+      std::fprintf(stderr, "pktgen pod: %3us received %9lu pps answered %9lu pps ignored %lu\n",
+                   second, received - last_received, sent - last_sent, other);
+    }
+    last_sent = sent;
+    last_received = received;
+  }
+}
+
+Status writeOutput(const std::string& path, const std::string& text) {
+  if (path.empty()) {
+    std::fputs(text.c_str(), stdout);
+    std::fflush(stdout);
+    return Status::ok();
+  }
+  FILE* f = std::fopen(path.c_str(), "w");
+  if (f == nullptr) return Status::error("open " + path + ": " + std::strerror(errno));
+  const bool ok = std::fputs(text.c_str(), f) >= 0;
+  if (std::fclose(f) != 0 || !ok)
+    return Status::error("write " + path + ": " + std::strerror(errno));
+  return Status::ok();
+}
+
+// Runs `role` on `worker` while the main lcore reports progress.
+template <class Role>
+void runOn(unsigned worker, Role& role, bool client) {
+  rte_eal_remote_launch(launchRole<Role>, &role, worker);
+  reportProgress(role.live(), client);
+  rte_eal_wait_lcore(worker);
+}
+
+Status runClient(const Options& o, const Port& port, unsigned worker) {
+  auto flows = makeFlows(o.flows, o.sources, o.source_ports, o.destinations);
+  if (!flows) return flows.status();
+  MacAddr gateway_mac;
+  if (o.gateway_mac) {
+    gateway_mac = *o.gateway_mac;
+  } else {
+    IpAddr source;
+    for (const AddrRange& r : o.sources) {
+      if (r.first.isV4()) source = r.first;
+    }
+    auto resolved = resolveGateway(port, source, *o.gateway, o.sources, kResolveTimeoutS, g_stop);
+    if (!resolved) return resolved.status();
+    gateway_mac = *resolved;
+    std::fprintf(stderr, "pktgen: gateway %s is at %s\n", o.gateway->toString().c_str(),
+                 gateway_mac.toString().c_str());
+  }
+  Client client(o, port, std::move(*flows), gateway_mac, g_stop);
+  runOn(worker, client, true);
+  return writeOutput(o.json_path, toJson(client.report()));
+}
+
+Status runPod(const Options& o, const Port& port, unsigned worker) {
+  Pod pod(o, port, g_stop);
+  runOn(worker, pod, false);
+  return writeOutput(o.json_path, pod.totals().toJson());
+}
+
+int run(int argc, char** argv) {
+  // Our options come after "--"; check them before EAL touches anything.
+  int dashes = 1;
+  while (dashes < argc && std::strcmp(argv[dashes], "--") != 0) ++dashes;
+  if (dashes == argc) {
+    std::fputs(usageText(), stderr);
+    return 2;
+  }
+  auto options = parseOptions(std::vector<std::string>(argv + dashes + 1, argv + argc));
+  if (!options) {
+    std::fprintf(stderr, "sluice-pktgen: %s\n\n%s", options.status().message().c_str(),
+                 usageText());
+    return 2;
+  }
+  const Options& o = *options;
+
+  if (rte_eal_init(dashes, argv) < 0) {
+    std::fprintf(stderr, "sluice-pktgen: EAL init failed: %s\n", rte_strerror(rte_errno));
+    return 1;
+  }
+  std::signal(SIGINT, onSignal);
+  std::signal(SIGTERM, onSignal);
+
+  Status status;
+  const unsigned worker = rte_get_next_lcore(-1, 1, 0);
+  if (worker >= RTE_MAX_LCORE) {
+    status = Status::error("needs a worker lcore besides the main one (e.g. --lcores 0@0,1@1)");
+  } else if (auto port = openPort(o.port, o.link_timeout_s, g_stop); !port) {
+    status = port.status();
+  } else {
+    std::fprintf(stderr, "pktgen: port %u mac %s link up\n", port->id,
+                 port->mac.toString().c_str());
+    status = o.role == Role::kClient ? runClient(o, *port, worker) : runPod(o, *port, worker);
+    closePort(*port);
+  }
+  rte_eal_cleanup();
+  if (!status) {
+    std::fprintf(stderr, "sluice-pktgen: %s\n", status.message().c_str());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace sluice::pktgen
+
+int main(int argc, char** argv) {
+  return sluice::pktgen::run(argc, argv);
+}

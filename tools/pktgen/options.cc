@@ -1,0 +1,241 @@
+#include "tools/pktgen/options.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <string_view>
+
+#include "tools/pktgen/frame.h"
+
+namespace sluice::pktgen {
+namespace {
+
+constexpr uint64_t kMaxFlows = 10'000'000;
+constexpr unsigned kMaxBurst = 512;
+constexpr unsigned kMaxFrameLen = 1514;  // without FCS; fits a default mbuf
+
+std::optional<uint64_t> toUnsigned(std::string_view text, uint64_t min, uint64_t max) {
+  uint64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || v < min || v > max) {
+    return std::nullopt;
+  }
+  return v;
+}
+
+std::optional<double> toSeconds(std::string_view text, double min, double max) {
+  std::string s(text);
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  if (s.empty() || end != s.c_str() + s.size() || !std::isfinite(v) || v < min || v > max) {
+    return std::nullopt;
+  }
+  return v;
+}
+
+class Parser {
+ public:
+  explicit Parser(const std::vector<std::string>& args) : args_(args) {}
+
+  Result<Options> parse() {
+    while (next_ < args_.size()) {
+      std::string_view arg = args_[next_++];
+      std::string_view name = arg;
+      inline_value_.reset();
+      if (size_t eq = arg.find('='); arg.starts_with("--") && eq != std::string_view::npos) {
+        name = arg.substr(0, eq);
+        inline_value_ = arg.substr(eq + 1);
+      }
+      name_ = std::string(name);
+      Status s;
+      if (name == "--role") {
+        s = value([&](std::string_view v) {
+          if (v == "client") {
+            o_.role = Role::kClient;
+          } else if (v == "pod") {
+            o_.role = Role::kPod;
+          } else {
+            return false;
+          }
+          return true;
+        });
+      } else if (name == "--port") {
+        s = number(o_.port, 0, 65535);
+      } else if (name == "--burst") {
+        s = number(o_.burst, 1, kMaxBurst);
+      } else if (name == "--idle-sleep-us") {
+        s = number(o_.idle_sleep_us, 0, 100'000);
+      } else if (name == "--link-timeout") {
+        s = number(o_.link_timeout_s, 1, 3600);
+      } else if (name == "--duration") {
+        s = value([&](std::string_view v) {
+          auto d = toSeconds(v, 0, 86'400);
+          if (d) o_.duration_s = *d;
+          return d.has_value();
+        });
+      } else if (name == "--json") {
+        s = value([&](std::string_view v) {
+          o_.json_path = v;
+          return !v.empty();
+        });
+      } else if (name == "--src") {
+        s = parsed<AddrRange>([&](AddrRange r) { o_.sources.push_back(r); });
+      } else if (name == "--sport") {
+        s = parsed<PortRange>([&](PortRange r) { o_.source_ports = r; });
+      } else if (name == "--dst") {
+        s = parsed<Destination>([&](Destination d) { o_.destinations.push_back(d); });
+      } else if (name == "--flows") {
+        s = number(o_.flows, 1, kMaxFlows);
+      } else if (name == "--rate") {
+        s = number(o_.rate_pps, 0, 1'000'000'000);
+      } else if (name == "--size") {
+        s = number(o_.frame_len, 0, kMaxFrameLen);
+      } else if (name == "--drain-ms") {
+        s = number(o_.drain_ms, 0, 60'000);
+      } else if (name == "--gateway") {
+        s = value([&](std::string_view v) {
+          o_.gateway = IpAddr::parse(v);
+          return o_.gateway && o_.gateway->isV4();
+        });
+      } else if (name == "--gateway-mac") {
+        s = value([&](std::string_view v) {
+          o_.gateway_mac = MacAddr::parse(v);
+          return o_.gateway_mac && !o_.gateway_mac->isMulticast();
+        });
+      } else if (name == "--pod-address") {
+        s = value([&](std::string_view v) {
+          // A comma-separated list or one address.
+          while (!v.empty()) {
+            const size_t comma = v.find(',');
+            auto a = IpAddr::parse(v.substr(0, comma));
+            if (!a) return false;
+            o_.pod_addresses.push_back(*a);
+            v = comma == std::string_view::npos ? std::string_view() : v.substr(comma + 1);
+          }
+          return true;
+        });
+      } else if (name == "--pod-id") {
+        s = number(o_.pod_id, 1, 65535);
+      } else {
+        return Status::error("unknown option '" + std::string(arg) + "'");
+      }
+      if (!s) return s;
+    }
+    if (Status s = check(); !s) return s;
+    return o_;
+  }
+
+ private:
+  // Hands the option's value to `accept`, which returns false if it is bad.
+  template <class F>
+  Status value(F accept) {
+    std::string_view v;
+    if (inline_value_) {
+      v = *inline_value_;
+    } else if (next_ < args_.size()) {
+      v = args_[next_++];
+    } else {
+      return Status::error(name_ + " needs a value");
+    }
+    if (!accept(v)) return Status::error(name_ + ": bad value '" + std::string(v) + "'");
+    return Status::ok();
+  }
+
+  template <class T>
+  Status number(T& out, uint64_t min, uint64_t max) {
+    return value([&](std::string_view v) {
+      auto n = toUnsigned(v, min, max);
+      if (n) out = static_cast<T>(*n);
+      return n.has_value();
+    });
+  }
+
+  template <class T, class F>
+  Status parsed(F store) {
+    std::string error;
+    Status s = value([&](std::string_view v) {
+      Result<T> r = T::parse(v);
+      if (!r) {
+        error = r.status().message();
+        return false;
+      }
+      store(*r);
+      return true;
+    });
+    return s ? s : Status::error(name_ + ": " + error);
+  }
+
+  Status check() const {
+    if (o_.role == Role::kPod) {
+      if (o_.pod_addresses.empty()) return Status::error("the pod role needs --pod-address");
+      for (size_t i = 0; i < o_.pod_addresses.size(); ++i) {
+        for (size_t j = 0; j < i; ++j) {
+          if (o_.pod_addresses[i] == o_.pod_addresses[j]) {
+            return Status::error("--pod-address " + o_.pod_addresses[i].toString() +
+                                 " given twice");
+          }
+        }
+      }
+      return Status::ok();
+    }
+    if (o_.destinations.empty()) return Status::error("the client role needs --dst");
+    if (o_.sources.empty()) return Status::error("the client role needs --src");
+    if (o_.duration_s <= 0) return Status::error("--duration must be above 0 for the client");
+    if (!o_.gateway && !o_.gateway_mac) {
+      return Status::error("the client role needs --gateway IPV4 or --gateway-mac MAC");
+    }
+    bool has_v4_source = false;
+    for (const AddrRange& r : o_.sources) has_v4_source |= r.first.isV4();
+    if (o_.gateway && !o_.gateway_mac && !has_v4_source) {
+      return Status::error("--gateway is resolved by ARP from an IPv4 --src; use --gateway-mac");
+    }
+    for (const Destination& d : o_.destinations) {
+      const size_t min = minProbeFrameLen(d.addr.family);
+      if (o_.frame_len != 0 && o_.frame_len < min) {
+        return Status::error("--size " + std::to_string(o_.frame_len) + " is below the " +
+                             std::to_string(min) + " bytes a probe to " + d.toString() + " needs");
+      }
+    }
+    return Status::ok();
+  }
+
+  const std::vector<std::string>& args_;
+  size_t next_ = 0;
+  std::string name_;
+  std::optional<std::string_view> inline_value_;
+  Options o_;
+};
+
+}  // namespace
+
+Result<Options> parseOptions(const std::vector<std::string>& args) {
+  return Parser(args).parse();
+}
+
+const char* usageText() {
+  return "usage: sluice-pktgen EAL-ARGS -- --role client|pod [OPTIONS]\n"
+         "\n"
+         "Common:\n"
+         "  --port N            ethdev port id (default 0)\n"
+         "  --burst N           packets per rx/tx burst (default 32)\n"
+         "  --idle-sleep-us N   sleep N us after 64 empty polls (default 0: busy poll)\n"
+         "  --link-timeout S    seconds to wait for the link (default 10)\n"
+         "  --duration S        client: seconds of sending (default 5);\n"
+         "                      pod: seconds to run (0: until SIGINT/SIGTERM)\n"
+         "Client (UDP probes; JSON summary on stdout or to --json):\n"
+         "  --src A[-B]         source addresses, one range per family\n"
+         "  --sport P[-Q]       source ports (default 1024-65535)\n"
+         "  --dst VIP:PORT      destination, repeatable; [IPV6]:PORT\n"
+         "  --flows N           distinct flows (default 1, at most 10M)\n"
+         "  --rate PPS          offered rate (default 0: as fast as possible)\n"
+         "  --size BYTES        frame length without FCS (default: the smallest)\n"
+         "  --drain-ms N        wait for replies after sending (default 500)\n"
+         "  --gateway IPV4      next hop, resolved by ARP from the IPv4 source\n"
+         "  --gateway-mac MAC   next hop MAC (skips ARP)\n"
+         "  --json FILE         write the summary here instead of stdout\n"
+         "Pod (answers UDP to its addresses and ARP for them):\n"
+         "  --pod-address A[,B] addresses served, repeatable\n"
+         "  --pod-id N          written into every answer (default 1)\n";
+}
+
+}  // namespace sluice::pktgen

@@ -1,0 +1,49 @@
+// sluice-pktgen's own options, the arguments after EAL's and "--". Pure:
+// parsed and checked without DPDK, so errors come before any port opens.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dp/api/status.h"
+#include "dp/api/types.h"
+#include "tools/pktgen/flows.h"
+
+namespace sluice::pktgen {
+
+enum class Role { kClient, kPod };
+
+struct Options {
+  Role role = Role::kClient;
+  uint16_t port = 0;             // ethdev port id
+  unsigned burst = 32;           // packets per rx/tx burst
+  unsigned idle_sleep_us = 0;    // sleep this long after 64 empty polls; 0 busy-polls
+  unsigned link_timeout_s = 10;  // wait this long for the link to come up
+  double duration_s = 5;         // client: sending time; pod: 0 runs until a signal
+  std::string json_path;         // client: where the summary goes ("" = stdout)
+
+  // Client.
+  std::vector<AddrRange> sources;  // at most one per family
+  PortRange source_ports;
+  std::vector<Destination> destinations;
+  uint64_t flows = 1;
+  uint64_t rate_pps = 0;          // 0: as fast as possible
+  unsigned frame_len = 0;         // 0: the smallest probe frame
+  unsigned drain_ms = 500;        // after sending, wait this long for replies
+  std::optional<IpAddr> gateway;  // IPv4 next hop, resolved by ARP
+  std::optional<MacAddr> gateway_mac;
+
+  // Pod.
+  std::vector<IpAddr> pod_addresses;
+  uint16_t pod_id = 1;
+};
+
+// Parses args (argv after "--"; no program name). The error names the option.
+Result<Options> parseOptions(const std::vector<std::string>& args);
+
+// The usage text.
+const char* usageText();
+
+}  // namespace sluice::pktgen

@@ -1,0 +1,50 @@
+// The pod role: answers every UDP datagram sent to one of its addresses by
+// sending it back with addresses and ports swapped and, in a probe, its pod id
+// and the address it was reached at; answers ARP for those addresses. run()
+// is the worker lcore's loop.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "tools/pktgen/client.h"
+#include "tools/pktgen/options.h"
+#include "tools/pktgen/port.h"
+
+namespace sluice::pktgen {
+
+struct PodTotals {
+  uint64_t received = 0;   // frames in
+  uint64_t answered = 0;   // UDP answers sent
+  uint64_t arp = 0;        // ARP replies sent
+  uint64_t ignored = 0;    // frames not for us, or not UDP/ARP
+  uint64_t tx_failed = 0;  // answers the tx queue did not take
+
+  std::string toJson() const;
+};
+
+class Pod {
+ public:
+  Pod(const Options& options, const Port& port, const std::atomic<bool>& stop);
+
+  // Until `stop`, or for duration_s when that is above 0.
+  void run();
+  // sent = answers (UDP and ARP), received = frames in, other = ignored.
+  const LiveCounters& live() const { return live_; }
+  // Valid once run() has returned.
+  const PodTotals& totals() const { return totals_; }
+
+ private:
+  bool ownsAddress(const IpAddr& addr) const;
+  // Turns the frame into its answer in place; false when it is not for us.
+  bool answer(uint8_t* data, uint16_t len);
+
+  const Options& options_;
+  const Port& port_;
+  const std::atomic<bool>& stop_;
+  PodTotals totals_;
+  LiveCounters live_;
+};
+
+}  // namespace sluice::pktgen

@@ -1,0 +1,62 @@
+#include "tools/pktgen/summary.h"
+
+#include <cstdio>
+
+namespace sluice::pktgen {
+namespace {
+
+std::string number(double v, int decimals) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.*f", decimals, v);
+  return buf;
+}
+
+std::string microseconds(uint64_t ns) {
+  return number(static_cast<double>(ns) / 1000.0, 3);
+}
+
+double ratio(uint64_t part, uint64_t whole) {
+  return whole == 0 ? 0.0 : static_cast<double>(part) / static_cast<double>(whole);
+}
+
+}  // namespace
+
+std::string toJson(const ClientReport& r) {
+  const uint64_t lost = r.sent > r.received ? r.sent - r.received : 0;
+  const double seconds = r.duration_s > 0 ? r.duration_s : 1;
+  const LatencyHistogram& h = r.rtt_ns;
+  std::string j = "{\n";
+  j += "  \"duration_s\": " + number(r.duration_s, 3) + ",\n";
+  j += "  \"offered_pps\": " + std::to_string(r.offered_pps) + ",\n";
+  j += "  \"flows\": " + std::to_string(r.flows) + ",\n";
+  j += "  \"sent\": " + std::to_string(r.sent) + ",\n";
+  j += "  \"received\": " + std::to_string(r.received) + ",\n";
+  j += "  \"lost\": " + std::to_string(lost) + ",\n";
+  j += "  \"loss_ratio\": " + number(ratio(lost, r.sent), 6) + ",\n";
+  j += "  \"unmatched\": " + std::to_string(r.unmatched) + ",\n";
+  j += "  \"skipped\": " + std::to_string(r.skipped) + ",\n";
+  j += "  \"sent_pps\": " + number(static_cast<double>(r.sent) / seconds, 1) + ",\n";
+  j += "  \"received_pps\": " + number(static_cast<double>(r.received) / seconds, 1) + ",\n";
+  j += "  \"rtt_us\": {\"p50\": " + microseconds(h.percentile(1, 2)) +
+       ", \"p99\": " + microseconds(h.percentile(99, 100)) +
+       ", \"p999\": " + microseconds(h.percentile(999, 1000)) +
+       ", \"min\": " + microseconds(h.min()) + ", \"max\": " + microseconds(h.max()) +
+       ", \"mean\": " + number(h.mean() / 1000.0, 3) + "},\n";
+  j += "  \"flows_answered\": " + std::to_string(r.flows_answered) + ",\n";
+  j += "  \"flows_moved\": " + std::to_string(r.flows_moved) + ",\n";
+  j += "  \"endpoints\": [";
+  for (size_t i = 0; i < r.endpoints.size(); ++i) {
+    const EndpointShare& e = r.endpoints[i];
+    j += i == 0 ? "\n" : ",\n";
+    j += "    {\"pod\": " + std::to_string(e.pod) + ", \"address\": " +
+         (e.address ? "\"" + e.address->toString() + "\"" : std::string("null")) +
+         ", \"flows\": " + std::to_string(e.flows) +
+         ", \"share\": " + number(ratio(e.flows, r.flows_answered), 4) +
+         ", \"replies\": " + std::to_string(e.replies) + "}";
+  }
+  j += r.endpoints.empty() ? "]\n" : "\n  ]\n";
+  j += "}\n";
+  return j;
+}
+
+}  // namespace sluice::pktgen
