@@ -58,8 +58,8 @@ namespace sluice::dp {
   X(ipv6_bad_payload_length, "IPv6 payload length beyond the frame")                        \
   X(ipv6_ext_truncated, "IPv6 extension header runs past the packet")                       \
   X(ipv6_ext_too_many, "IPv6 extension header chain too long")                              \
-  X(ipv6_fragment, "IPv6 fragment")                                                 \
-  X(ipv6_routing_header, "IPv6 routing header on a packet to translate or answer")                                                         \
+  X(ipv6_fragment, "IPv6 fragment")                                                         \
+  X(ipv6_routing_header, "IPv6 routing header on a packet to translate or answer")          \
   X(l4_truncated, "TCP, UDP or ICMP header cut short")                                      \
   X(tcp_bad_offset, "TCP data offset below 5 or beyond the packet")                         \
   X(udp_bad_length, "UDP length disagrees with the IP length")                              \

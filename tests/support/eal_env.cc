@@ -29,18 +29,10 @@ int main(int argc, char** argv) {
   // A prefix of its own per process, so concurrent tests never collide; its
   // runtime folder is removed at exit.
   std::vector<std::string> args = {
-      argv[0],
-      "--no-huge",
-      "-m",
-      "256",
-      "--no-pci",
-      "--no-telemetry",
-      "--log-level",
-      "lib.eal:error",
-      "--lcores",
-      "0@0,1@0,2@0",
-      "--file-prefix",
-      "sluice-test-" + std::to_string(getpid()),
+      argv[0],       "--no-huge",     "-m",
+      "256",         "--no-pci",      "--no-telemetry",
+      "--log-level", "lib.eal:error", "--lcores",
+      "0@0,1@0,2@0", "--file-prefix", "sluice-test-" + std::to_string(getpid()),
   };
   for (const auto& a : sluice::test::extraArgs()) args.push_back(a);
   std::vector<char*> cargs;
