@@ -340,6 +340,29 @@ Result<std::unique_ptr<Conntrack>> Conntrack::create(uint32_t capacity,
 
 Conntrack::~Conntrack() = default;
 
+void Conntrack::prefetchBuckets(const FlowKey& key) const {
+  const Impl& im = *impl_;
+  Place p = im.placeOf(key);
+  __builtin_prefetch(&im.buckets[p.b1]);
+  __builtin_prefetch(&im.buckets[p.b2]);
+}
+
+void Conntrack::prefetchFlow(const FlowKey& key) const {
+  const Impl& im = *impl_;
+  Place p = im.placeOf(key);
+  // Only the signatures are read here (no key compare): the first candidate
+  // is fetched, which is the flow itself in all but rare collisions.
+  for (uint32_t b : {p.b1, p.b2}) {
+    unsigned m = matchMask(im.buckets[b], p.sig);
+    if (m != 0) {
+      const Flow* f = &flows_[im.buckets[b].ref[std::countr_zero(m)] >> 1];
+      __builtin_prefetch(f);
+      __builtin_prefetch(reinterpret_cast<const uint8_t*>(f) + 64);
+      return;
+    }
+  }
+}
+
 Conntrack::Hit Conntrack::lookup(const FlowKey& key, uint64_t now) {
   Impl& im = *impl_;
   uint32_t ref = im.find(key, im.placeOf(key));

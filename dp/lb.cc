@@ -262,6 +262,10 @@ Drop reverse(Worker& w, rte_mbuf* m, const PacketMeta& meta, const View& v) {
 
 }  // namespace
 
+void flowKeyOf(rte_mbuf* m, const PacketMeta& meta, FlowKey* key) {
+  *key = keyOf(viewOf(m, meta), meta.proto);
+}
+
 bool lbInput(Worker& w, rte_mbuf* m, const PacketMeta& meta, bool handed_off, Drop* drop) {
   const DpContext& ctx = w.ctx();
   View v = viewOf(m, meta);

@@ -125,12 +125,17 @@ void Worker::learnNeighbor(uint16_t port_idx, Family family, const uint8_t* addr
 }
 
 void Worker::handle(rte_mbuf* m, uint16_t port_idx, bool handed_off) {
-  if (m->nb_segs != 1) return drop(m, Drop::multi_segment);
-  const auto* data = rte_pktmbuf_mtod(m, const uint8_t*);
   PacketMeta meta;
-  Drop d = parsePacket(data, rte_pktmbuf_data_len(m), meta);
-  if (d != Drop::kNone) return drop(m, d);
+  Drop d = m->nb_segs != 1
+               ? Drop::multi_segment
+               : parsePacket(rte_pktmbuf_mtod(m, const uint8_t*), rte_pktmbuf_data_len(m), meta);
+  dispatch(m, port_idx, handed_off, d, meta);
+}
 
+void Worker::dispatch(rte_mbuf* m, uint16_t port_idx, bool handed_off, Drop d,
+                      const PacketMeta& meta) {
+  if (d != Drop::kNone) return drop(m, d);
+  const auto* data = rte_pktmbuf_mtod(m, const uint8_t*);
   const PortCtx& port = ctx_.ports[port_idx];
   if ((meta.has_vlan ? meta.vlan_id : 0) != port.vlan) return drop(m, Drop::vlan_mismatch);
   // Broadcast and multicast frames pass; unicast ones must be ours.
@@ -203,12 +208,31 @@ unsigned Worker::pollOnce() {
     if (n == kBurst) drained = false;
     counters_.add(WorkerEvent::rx_packets, n);
     counters_.add(WorkerEvent::rx_bursts);
+    // Three passes over the burst so its conntrack misses overlap: parse
+    // and prefetch each flow's buckets, then each flow, then handle.
+    PacketMeta metas[kBurst];
+    Drop parsed[kBurst];
+    FlowKey keys[kBurst];
+    bool keyed[kBurst];
     for (uint16_t i = 0; i < n; i++) {
       if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
+      rte_mbuf* m = pkts[i];
       // Not every driver sets it; a packet handed to another worker needs it.
-      pkts[i]->port = q.port_id;
-      handle(pkts[i], q.port_idx, false);
+      m->port = q.port_id;
+      parsed[i] = m->nb_segs != 1 ? Drop::multi_segment
+                                  : parsePacket(rte_pktmbuf_mtod(m, const uint8_t*),
+                                                rte_pktmbuf_data_len(m), metas[i]);
+      keyed[i] = parsed[i] == Drop::kNone && metas[i].l3 != L3::kArp &&
+                 (metas[i].proto == 6 || metas[i].proto == 17);
+      if (keyed[i]) {
+        flowKeyOf(m, metas[i], &keys[i]);
+        ct_->prefetchBuckets(keys[i]);
+      }
     }
+    for (uint16_t i = 0; i < n; i++) {
+      if (keyed[i]) ct_->prefetchFlow(keys[i]);
+    }
+    for (uint16_t i = 0; i < n; i++) dispatch(pkts[i], q.port_idx, false, parsed[i], metas[i]);
     total += n;
   }
   if (!handoff_from_.empty()) total += drainHandoffs();

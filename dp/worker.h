@@ -75,6 +75,9 @@ class Worker {
 
  private:
   void handle(rte_mbuf* m, uint16_t port_idx, bool handed_off);
+  // The part of handle() after parsing: `parsed` is parsePacket's verdict.
+  void dispatch(rte_mbuf* m, uint16_t port_idx, bool handed_off, Drop parsed,
+                const PacketMeta& meta);
   unsigned drainHandoffs();
   void flush(uint16_t port_idx);
   void flushAll();
@@ -121,6 +124,8 @@ Drop echoInput(Worker& w, rte_mbuf* m, const PacketMeta& meta, uint16_t port_idx
 // flow. Returns false when the packet is none of these (it is then for the
 // gateway itself); otherwise it consumed the packet or set *drop.
 bool lbInput(Worker& w, rte_mbuf* m, const PacketMeta& meta, bool handed_off, Drop* drop);
+// The conntrack key of a parsed TCP/UDP packet as it arrived.
+void flowKeyOf(rte_mbuf* m, const PacketMeta& meta, FlowKey* key);
 // Routes an IP packet whose data starts at its L3 header (m->l3_len set):
 // route lookup, neighbor lookup (holding the packet while it resolves),
 // Ethernet header, checksum finish, tx buffer.
