@@ -131,16 +131,8 @@ class LbTest : public ::testing::Test {
                                 : udpFrame(in_mac_, kPodMac, pod, to, l4);
   }
 
-  uint64_t event(WorkerEvent e) {
-    uint64_t sum = 0;
-    for (const auto& s : dp_->workerCounters()) sum += s.events[static_cast<size_t>(e)];
-    return sum;
-  }
-  uint64_t drops(Drop d) {
-    uint64_t sum = 0;
-    for (const auto& s : dp_->workerCounters()) sum += s.drops[static_cast<size_t>(d)];
-    return sum;
-  }
+  uint64_t event(WorkerEvent e) { return eventTotal(dp_->workerCounters(), e); }
+  uint64_t drops(Drop d) { return dropTotal(dp_->workerCounters(), d); }
 
   std::unique_ptr<RingPort> out_, in_;
   std::unique_ptr<dp::Dataplane> dp_;

@@ -76,16 +76,8 @@ class LocalTest : public ::testing::Test {
     return port_->collect();
   }
 
-  uint64_t event(WorkerEvent e) {
-    uint64_t sum = 0;
-    for (const auto& s : dp_->workerCounters()) sum += s.events[static_cast<size_t>(e)];
-    return sum;
-  }
-  uint64_t drops(Drop d) {
-    uint64_t sum = 0;
-    for (const auto& s : dp_->workerCounters()) sum += s.drops[static_cast<size_t>(d)];
-    return sum;
-  }
+  uint64_t event(WorkerEvent e) { return eventTotal(dp_->workerCounters(), e); }
+  uint64_t drops(Drop d) { return dropTotal(dp_->workerCounters(), d); }
   uint64_t totalDrops() {
     uint64_t sum = 0;
     for (const auto& s : dp_->workerCounters()) sum += s.totalDrops();

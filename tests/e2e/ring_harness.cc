@@ -60,6 +60,18 @@ void finishIcmp6(Bytes& frame, size_t l3) {
 
 }  // namespace
 
+uint64_t eventTotal(const std::vector<dp::WorkerCounterSnapshot>& workers, dp::WorkerEvent e) {
+  uint64_t sum = 0;
+  for (const auto& w : workers) sum += w.events[static_cast<size_t>(e)];
+  return sum;
+}
+
+uint64_t dropTotal(const std::vector<dp::WorkerCounterSnapshot>& workers, dp::Drop d) {
+  uint64_t sum = 0;
+  for (const auto& w : workers) sum += w.drops[static_cast<size_t>(d)];
+  return sum;
+}
+
 MacAddr mac(const char* text) {
   return *MacAddr::parse(text);
 }

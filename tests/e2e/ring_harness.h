@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "dp/api/counters.h"
 #include "dp/api/types.h"
 
 struct rte_mbuf;
@@ -102,6 +103,10 @@ bool icmpV4Valid(const uint8_t* ip);
 bool icmpV6Valid(const uint8_t* ip);
 
 MacAddr mac(const char* text);
+
+// A counter summed over every worker.
+uint64_t eventTotal(const std::vector<dp::WorkerCounterSnapshot>& workers, dp::WorkerEvent e);
+uint64_t dropTotal(const std::vector<dp::WorkerCounterSnapshot>& workers, dp::Drop d);
 IpAddr ip(const char* text);
 
 }  // namespace sluice::test
