@@ -9,6 +9,8 @@
 #include <new>
 #include <string>
 
+#include "dp/large_array.h"
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -148,11 +150,11 @@ struct Conntrack::Impl {
   uint64_t secret[8]{};
   uint32_t bucket_mask = 0;
   uint32_t bucket_count = 0;
-  std::unique_ptr<Bucket[]> buckets;
-  std::unique_ptr<Flow[]> flows;
-  std::unique_ptr<uint8_t[]> live;
-  std::unique_ptr<Link[]> links;         // the eviction FIFO, by flow index
-  std::unique_ptr<uint32_t[]> free_ids;  // a stack of free flow indices
+  LargeArray<Bucket> buckets;
+  LargeArray<Flow> flows;
+  LargeArray<uint8_t> live;
+  LargeArray<Link> links;         // the eviction FIFO, by flow index
+  LargeArray<uint32_t> free_ids;  // a stack of free flow indices
   uint32_t free_top = 0;
   uint32_t evict_head = kNil;
   uint32_t evict_tail = kNil;
@@ -315,12 +317,12 @@ Result<std::unique_ptr<Conntrack>> Conntrack::create(uint32_t capacity,
   // load at or under one half.
   im.bucket_count = std::bit_ceil(std::max(kMinBuckets, (capacity + 1) / 2));
   im.bucket_mask = im.bucket_count - 1;
-  // Value-initialised: every page is touched now, not on the first packets.
-  im.buckets.reset(new (std::nothrow) Bucket[im.bucket_count]());
-  im.flows.reset(new (std::nothrow) Flow[capacity]());
-  im.live.reset(new (std::nothrow) uint8_t[capacity]());
-  im.links.reset(new (std::nothrow) Link[capacity]());
-  im.free_ids.reset(new (std::nothrow) uint32_t[capacity]);
+  // Zeroed, every page touched now rather than on the first packets.
+  im.buckets = LargeArray<Bucket>::zeroed(im.bucket_count);
+  im.flows = LargeArray<Flow>::zeroed(capacity);
+  im.live = LargeArray<uint8_t>::zeroed(capacity);
+  im.links = LargeArray<Link>::zeroed(capacity);
+  im.free_ids = LargeArray<uint32_t>::zeroed(capacity);
   if (!im.buckets || !im.flows || !im.live || !im.links || !im.free_ids) {
     return Status::error("conntrack: cannot allocate " + std::to_string(capacity) + " flows");
   }
