@@ -178,6 +178,8 @@ void printSummary(const Config& c, const dp::Dataplane& dp) {
                 toString(svc.mode), toString(svc.algorithm),
                 svc.affinity_client_ip ? " client-ip affinity" : "", svc.endpoints.size());
   }
+  // What the workers' busy_cycles count in: cycles/packet -> packets/s.
+  std::printf("tsc_hz %lu\n", static_cast<unsigned long>(dp::tscHz()));
   std::printf("idle policy: %s\n",
               c.dataplane.idle.policy == dp::IdlePolicy::kBusy ? "busy" : "backoff");
   std::fflush(stdout);

@@ -1,5 +1,6 @@
 #include "dp/api/eal.h"
 
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_log.h>
@@ -29,6 +30,10 @@ Status initEal(const std::vector<std::string>& args) {
 void cleanupEal() {
   rte_pdump_uninit();
   rte_eal_cleanup();
+}
+
+uint64_t tscHz() {
+  return rte_get_tsc_hz();
 }
 
 void setLogLevel(LogLevel level) {

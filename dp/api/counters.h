@@ -32,7 +32,8 @@ namespace sluice::dp {
   X(ct_expired, "flows removed by the conntrack sweep")                            \
   X(ct_evicted_half_open, "half-open flows evicted to admit a new flow")           \
   X(affinity_hits, "new flows sent to a client's remembered endpoint")             \
-  X(handoffs, "packets handed to the worker that owns their flow")
+  X(handoffs, "packets handed to the worker that owns their flow")                 \
+  X(busy_cycles, "TSC cycles spent in poll iterations that received or sent packets")
 
 // X(name, help): why a packet was dropped. Every drop in the data path
 // increments exactly one of these.

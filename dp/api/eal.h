@@ -16,6 +16,9 @@ enum class LogLevel : uint8_t { kError, kWarning, kInfo, kDebug };
 Status initEal(const std::vector<std::string>& args);
 // rte_pdump_uninit and rte_eal_cleanup.
 void cleanupEal();
+// Cycles per second of the TSC the workers' busy_cycles counter counts
+// (after initEal).
+uint64_t tscHz();
 // Sets DPDK's log level for all of its log types.
 void setLogLevel(LogLevel level);
 

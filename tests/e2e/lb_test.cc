@@ -241,6 +241,29 @@ TEST_F(LbTest, ManyFlowsSpreadOverEveryPod) {
   }
 }
 
+// busy_cycles is what the kernel comparison benchmark divides by rx_packets:
+// it must grow with traffic and stand still while the worker polls nothing.
+TEST_F(LbTest, BusyCyclesCountOnlyPollsThatMovePackets) {
+  start();
+  publish(service(v4(), Proto::kUdp, ForwardMode::kFullNat));
+  step(20);
+  EXPECT_EQ(0u, event(WorkerEvent::busy_cycles));
+  uint64_t forwarded = 0;
+  for (uint16_t i = 0; i < 200; i++) {
+    out_->inject(
+        fromClient(v4(), Proto::kUdp, {static_cast<uint16_t>(30000 + i), 80, 0, 0, 0, 8, 64}));
+    if (i % 20 == 19) forwarded += step(1).in.size();
+  }
+  ASSERT_EQ(200u, forwarded);
+  const uint64_t after_traffic = event(WorkerEvent::busy_cycles);
+  // At least one TSC tick per burst of 20, and well below a second of TSC
+  // per packet (any TSC runs faster than 1 MHz).
+  EXPECT_GE(after_traffic, 10u);
+  EXPECT_LT(after_traffic / event(WorkerEvent::rx_packets), 1'000'000u);
+  step(50);
+  EXPECT_EQ(after_traffic, event(WorkerEvent::busy_cycles)) << "idle polls counted as busy";
+}
+
 TEST_F(LbTest, UnknownTcpSegmentsAndEmptyServicesAreDropped) {
   start();
   publish(service(v4(), Proto::kTcp, ForwardMode::kFullNat));
