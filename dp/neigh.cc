@@ -2,7 +2,7 @@
 
 #include <rte_errno.h>
 #include <rte_hash.h>
-#include <rte_jhash.h>
+#include <rte_hash_crc.h>
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
@@ -45,7 +45,9 @@ Result<std::unique_ptr<NeighborTable>> NeighborTable::create(const std::string& 
   params.name = name.c_str();
   params.entries = capacity;
   params.key_len = sizeof(Key);
-  params.hash_func = rte_jhash;
+  // CRC32 in hardware (SSE4.2), a few instructions for these short keys;
+  // rte_jhash was ~80 a lookup. Keys come from the control plane only.
+  params.hash_func = rte_hash_crc;
   params.socket_id = socket;
   // One writer (the control plane), readers that never wait.
   params.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF | RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
