@@ -166,6 +166,7 @@ EOF
 # start_dut NAME: starts the DUT, its worker on CPU 1, and waits until it polls.
 start_dut() {
   local log=$tmp/$1.log
+  : >"$log"
   case $1 in
     testpmd-macswap)
       # shellcheck disable=SC2046 # the EAL arguments are words
@@ -212,6 +213,7 @@ trial() {
     pod_args=()
     vdevs=(--vdev "$(memif 0 client p0 $client_mac)")
     if [[ -z $pod_pid ]]; then
+      : >"$tmp/pod.log"
       # shellcheck disable=SC2046
       "$pktgen" $(eal gen-pod 0) --vdev "$(memif 0 client p1 $pod_mac)" -- --role pod \
         --pod-address "$pod_addrs" --duration 0 --idle-sleep-us 20 >"$tmp/pod.json" 2>"$tmp/pod.log" &
@@ -219,16 +221,16 @@ trial() {
       sluiced_wait_line "$tmp/pod.log" 'link up' "$pod_pid" 20 || return 1
     fi
   fi
+  # Under `timeout` in the background with `wait`, so that a signal to this
+  # script interrupts the wait at once.
   # shellcheck disable=SC2046
-  "$pktgen" $(eal gen 0) "${vdevs[@]}" -- --role client --port 0 "${pod_args[@]}" \
+  timeout $((trial_s + 30)) "$pktgen" $(eal gen 0) "${vdevs[@]}" -- --role client --port 0 "${pod_args[@]}" \
     --src $client_addr --sport 10000-59999 --dst "$vip:53" \
     --flows $flows --rate "$rate" --duration $trial_s --drain-ms 200 --gateway-mac $dut_mac0 \
     --json "$json" >"$tmp/gen.log" 2>&1 &
   gen_pid=$!
-  local deadline=$((SECONDS + trial_s + 30))
-  while kill -0 "$gen_pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
-  sluiced_stop "$gen_pid" TERM 3
-  local rc=$sluiced_rc
+  local rc=0
+  wait "$gen_pid" || rc=$?
   gen_pid=""
   if ((rc != 0)) || [[ ! -s $json ]]; then
     echo "e2e: generator against $dut exited $rc; its output:" >&2
