@@ -46,10 +46,6 @@ void writeEth(uint8_t* p, const MacAddr& src, const MacAddr& dst, uint16_t ether
   store16(p + 12, ether_type);
 }
 
-size_t ipHeaderLen(Family family) {
-  return family == Family::kV4 ? kIpv4Len : kIpv6Len;
-}
-
 IpAddr readIp(const uint8_t* p, Family family) {
   IpAddr a;
   a.family = family;
@@ -105,6 +101,89 @@ std::optional<Probe> readProbe(std::span<const uint8_t> payload) {
   return probe;
 }
 
+size_t ipHeaderLen(Family family) {
+  return family == Family::kV4 ? kIpv4Len : kIpv6Len;
+}
+
+size_t writeEthIp(uint8_t* out, const MacAddr& src_mac, const MacAddr& dst_mac, const IpAddr& src,
+                  const IpAddr& dst, uint8_t proto, size_t l4_len) {
+  const Family family = src.family;
+  writeEth(out, src_mac, dst_mac, family == Family::kV4 ? kEtherIpv4 : kEtherIpv6);
+  uint8_t* ip = out + kEthLen;
+  if (family == Family::kV4) {
+    ip[0] = 0x45;
+    ip[1] = 0;
+    store16(ip + 2, static_cast<uint16_t>(kIpv4Len + l4_len));
+    store32(ip + 4, kIpv4DontFragment);  // id 0, DF
+    ip[8] = kHopLimit;
+    ip[9] = proto;
+    store16(ip + 10, 0);
+    std::memcpy(ip + 12, src.bytes.data(), 4);
+    std::memcpy(ip + 16, dst.bytes.data(), 4);
+  } else {
+    store32(ip, 0x60000000);
+    store16(ip + 4, static_cast<uint16_t>(l4_len));
+    ip[6] = proto;
+    ip[7] = kHopLimit;
+    std::memcpy(ip + 8, src.bytes.data(), 16);
+    std::memcpy(ip + 24, dst.bytes.data(), 16);
+  }
+  return kEthLen + ipHeaderLen(family);
+}
+
+std::optional<IpView> parseIp(std::span<const uint8_t> frame, uint8_t proto) {
+  if (frame.size() < kEthLen) return std::nullopt;
+  const uint8_t* p = frame.data();
+  const uint16_t ether_type = load16(p + 12);
+  IpView view;
+  view.l3 = kEthLen;
+  const uint8_t* ip = p + kEthLen;
+  const size_t l3_avail = frame.size() - kEthLen;
+  if (ether_type == kEtherIpv4) {
+    if (l3_avail < kIpv4Len || (ip[0] >> 4) != 4) return std::nullopt;
+    const size_t ihl = static_cast<size_t>(ip[0] & 0xf) * 4;
+    const size_t total = load16(ip + 2);
+    if (ihl < kIpv4Len || total < ihl || total > l3_avail) return std::nullopt;
+    if ((load16(ip + 6) & kIpv4FragmentMask) != 0 || ip[9] != proto) return std::nullopt;
+    view.src = readIp(ip + 12, Family::kV4);
+    view.dst = readIp(ip + 16, Family::kV4);
+    view.l4 = kEthLen + ihl;
+    view.end = kEthLen + total;
+  } else if (ether_type == kEtherIpv6) {
+    if (l3_avail < kIpv6Len || (ip[0] >> 4) != 6 || ip[6] != proto) return std::nullopt;
+    const size_t payload_len = load16(ip + 4);
+    if (payload_len > l3_avail - kIpv6Len) return std::nullopt;
+    view.src = readIp(ip + 8, Family::kV6);
+    view.dst = readIp(ip + 24, Family::kV6);
+    view.l4 = kEthLen + kIpv6Len;
+    view.end = view.l4 + payload_len;
+  } else {
+    return std::nullopt;
+  }
+  return view;
+}
+
+void reverseEthIpInPlace(std::span<uint8_t> frame, const IpView& ip, const MacAddr& own_mac) {
+  uint8_t* p = frame.data();
+  std::memcpy(p, p + 6, 6);
+  std::memcpy(p + 6, own_mac.bytes.data(), 6);
+  uint8_t* addrs = p + ip.l3 + (ip.src.isV4() ? 12 : 8);
+  const size_t n = ip.src.size();
+  std::memcpy(addrs, ip.dst.bytes.data(), n);
+  std::memcpy(addrs + n, ip.src.bytes.data(), n);
+}
+
+uint16_t l4Checksum(std::span<uint8_t> frame, const IpView& view, uint8_t proto, size_t l4_len) {
+  uint8_t* ip = frame.data() + view.l3;
+  const uint8_t* l4 = frame.data() + view.l4;
+  if (view.src.isV4()) {
+    store16(ip + 10, 0);
+    store16(ip + 10, dp::ipv4HeaderChecksum(ip, view.l4 - view.l3));
+    return dp::l4ChecksumV4(ip + 12, ip + 16, proto, l4, l4_len);
+  }
+  return dp::l4ChecksumV6(ip + 8, ip + 24, proto, l4, l4_len);
+}
+
 size_t minProbeFrameLen(Family family) {
   return kEthLen + ipHeaderLen(family) + kUdpLen + kProbeLen;
 }
@@ -116,32 +195,11 @@ size_t buildProbeFrame(std::span<uint8_t> out, const MacAddr& src_mac, const Mac
       frame_len > out.size() || frame_len - kEthLen > 0xffff) {
     return 0;
   }
-  uint8_t* p = out.data();
-  const size_t ip_len = frame_len - kEthLen;
-  const size_t udp_len = ip_len - ipHeaderLen(family);
+  const size_t udp_len = frame_len - kEthLen - ipHeaderLen(family);
   if (udp_len > 0xffff) return 0;
 
-  writeEth(p, src_mac, dst_mac, family == Family::kV4 ? kEtherIpv4 : kEtherIpv6);
-  uint8_t* ip = p + kEthLen;
-  if (family == Family::kV4) {
-    ip[0] = 0x45;
-    ip[1] = 0;
-    store16(ip + 2, static_cast<uint16_t>(ip_len));
-    store32(ip + 4, kIpv4DontFragment);  // id 0, DF
-    ip[8] = kHopLimit;
-    ip[9] = kProtoUdp;
-    store16(ip + 10, 0);
-    std::memcpy(ip + 12, tuple.src.bytes.data(), 4);
-    std::memcpy(ip + 16, tuple.dst.bytes.data(), 4);
-  } else {
-    store32(ip, 0x60000000);
-    store16(ip + 4, static_cast<uint16_t>(udp_len));
-    ip[6] = kProtoUdp;
-    ip[7] = kHopLimit;
-    std::memcpy(ip + 8, tuple.src.bytes.data(), 16);
-    std::memcpy(ip + 24, tuple.dst.bytes.data(), 16);
-  }
-  uint8_t* udp = ip + ipHeaderLen(family);
+  uint8_t* p = out.data();
+  uint8_t* udp = p + writeEthIp(p, src_mac, dst_mac, tuple.src, tuple.dst, kProtoUdp, udp_len);
   store16(udp, tuple.sport);
   store16(udp + 2, tuple.dport);
   store16(udp + 4, static_cast<uint16_t>(udp_len));
@@ -161,79 +219,41 @@ size_t buildProbeFrame(std::span<uint8_t> out, const MacAddr& src_mac, const Mac
 }
 
 std::optional<UdpView> parseUdp(std::span<const uint8_t> frame) {
-  if (frame.size() < kEthLen) return std::nullopt;
-  const uint8_t* p = frame.data();
-  const uint16_t ether_type = load16(p + 12);
-  UdpView view;
-  view.l3 = kEthLen;
-  const uint8_t* ip = p + kEthLen;
-  const size_t l3_avail = frame.size() - kEthLen;
-  size_t l3_end = 0;  // where the IP packet ends, by its length field
-  if (ether_type == kEtherIpv4) {
-    if (l3_avail < kIpv4Len || (ip[0] >> 4) != 4) return std::nullopt;
-    const size_t ihl = static_cast<size_t>(ip[0] & 0xf) * 4;
-    const size_t total = load16(ip + 2);
-    if (ihl < kIpv4Len || total < ihl || total > l3_avail) return std::nullopt;
-    if ((load16(ip + 6) & kIpv4FragmentMask) != 0 || ip[9] != kProtoUdp) return std::nullopt;
-    view.tuple.src = readIp(ip + 12, Family::kV4);
-    view.tuple.dst = readIp(ip + 16, Family::kV4);
-    view.l4 = kEthLen + ihl;
-    l3_end = kEthLen + total;
-  } else if (ether_type == kEtherIpv6) {
-    if (l3_avail < kIpv6Len || (ip[0] >> 4) != 6 || ip[6] != kProtoUdp) return std::nullopt;
-    const size_t payload_len = load16(ip + 4);
-    if (payload_len > l3_avail - kIpv6Len) return std::nullopt;
-    view.tuple.src = readIp(ip + 8, Family::kV6);
-    view.tuple.dst = readIp(ip + 24, Family::kV6);
-    view.l4 = kEthLen + kIpv6Len;
-    l3_end = view.l4 + payload_len;
-  } else {
-    return std::nullopt;
-  }
-  if (l3_end - view.l4 < kUdpLen) return std::nullopt;
-  const uint8_t* udp = p + view.l4;
+  auto ip = parseIp(frame, kProtoUdp);
+  if (!ip || ip->end - ip->l4 < kUdpLen) return std::nullopt;
+  const uint8_t* udp = frame.data() + ip->l4;
   const size_t udp_len = load16(udp + 4);
-  if (udp_len < kUdpLen || udp_len > l3_end - view.l4) return std::nullopt;
-  view.tuple.sport = load16(udp);
-  view.tuple.dport = load16(udp + 2);
+  if (udp_len < kUdpLen || udp_len > ip->end - ip->l4) return std::nullopt;
+  UdpView view;
+  view.tuple = {ip->src, ip->dst, load16(udp), load16(udp + 2)};
+  view.l3 = ip->l3;
+  view.l4 = ip->l4;
   view.payload = view.l4 + kUdpLen;
   view.payload_len = udp_len - kUdpLen;
   return view;
 }
 
+namespace {
+
+IpView ipOf(const UdpView& view) {
+  return {view.tuple.src, view.tuple.dst, view.l3, view.l4, view.payload + view.payload_len};
+}
+
+}  // namespace
+
 void setUdpChecksums(std::span<uint8_t> frame, const UdpView& view) {
-  uint8_t* ip = frame.data() + view.l3;
   uint8_t* udp = frame.data() + view.l4;
-  const size_t udp_len = kUdpLen + view.payload_len;
   store16(udp + 6, 0);
-  uint16_t sum = 0;
-  if (view.tuple.src.isV4()) {
-    store16(ip + 10, 0);
-    store16(ip + 10, dp::ipv4HeaderChecksum(ip, view.l4 - view.l3));
-    sum = dp::l4ChecksumV4(ip + 12, ip + 16, kProtoUdp, udp, udp_len);
-  } else {
-    sum = dp::l4ChecksumV6(ip + 8, ip + 24, kProtoUdp, udp, udp_len);
-  }
+  const uint16_t sum = l4Checksum(frame, ipOf(view), kProtoUdp, kUdpLen + view.payload_len);
   // RFC 768: a computed zero is sent as all ones (zero means "none").
   store16(udp + 6, sum == 0 ? 0xffff : sum);
 }
 
 void answerUdpInPlace(std::span<uint8_t> frame, const UdpView& view, const MacAddr& own_mac,
                       uint16_t pod) {
-  uint8_t* p = frame.data();
-  std::memcpy(p, p + 6, 6);
-  std::memcpy(p + 6, own_mac.bytes.data(), 6);
-
-  uint8_t* ip = p + view.l3;
+  reverseEthIpInPlace(frame, ipOf(view), own_mac);
   const UdpTuple answer = view.tuple.reversed();
-  if (answer.src.isV4()) {
-    std::memcpy(ip + 12, answer.src.bytes.data(), 4);
-    std::memcpy(ip + 16, answer.dst.bytes.data(), 4);
-  } else {
-    std::memcpy(ip + 8, answer.src.bytes.data(), 16);
-    std::memcpy(ip + 24, answer.dst.bytes.data(), 16);
-  }
-  uint8_t* udp = p + view.l4;
+  uint8_t* udp = frame.data() + view.l4;
   store16(udp, answer.sport);
   store16(udp + 2, answer.dport);
 

@@ -22,6 +22,7 @@ inline constexpr size_t kArpFrameLen = kEthLen + 28;
 inline constexpr uint16_t kEtherIpv4 = 0x0800;
 inline constexpr uint16_t kEtherArp = 0x0806;
 inline constexpr uint16_t kEtherIpv6 = 0x86dd;
+inline constexpr uint8_t kProtoTcp = 6;
 inline constexpr uint8_t kProtoUdp = 17;
 
 // One direction of a UDP flow.
@@ -68,6 +69,38 @@ size_t minProbeFrameLen(Family family);
 // the IP length field holds, or the tuple mixes families.
 size_t buildProbeFrame(std::span<uint8_t> out, const MacAddr& src_mac, const MacAddr& dst_mac,
                        const UdpTuple& tuple, const Probe& probe, size_t frame_len);
+
+// Where the IP packet of a received frame lies, and its addresses.
+struct IpView {
+  IpAddr src;
+  IpAddr dst;
+  size_t l3 = 0;   // offset of the IP header
+  size_t l4 = 0;   // offset of the transport header
+  size_t end = 0;  // offset just past the IP packet, by its length field
+};
+
+// Parses an untagged Ethernet frame holding IPv4 (any header length, not a
+// fragment) or IPv6 (`proto` as the first next header) whose length fields
+// are consistent with the frame. Ethernet padding after the packet is fine.
+std::optional<IpView> parseIp(std::span<const uint8_t> frame, uint8_t proto);
+
+size_t ipHeaderLen(Family family);
+
+// Writes Ethernet and an IP header (IPv4 without options, DF) announcing
+// `l4_len` bytes of `proto` at out, which must have room for them. Returns the
+// offset of the transport header. The IPv4 header checksum is left zero (see
+// l4Checksum).
+size_t writeEthIp(uint8_t* out, const MacAddr& src_mac, const MacAddr& dst_mac, const IpAddr& src,
+                  const IpAddr& dst, uint8_t proto, size_t l4_len);
+
+// Readdresses the frame `ip` describes as its answer, in place: Ethernet
+// destination = its source, source = own_mac, IP addresses swapped.
+void reverseEthIpInPlace(std::span<uint8_t> frame, const IpView& ip, const MacAddr& own_mac);
+
+// Sets the IPv4 header checksum (IPv4 only) and returns the transport
+// checksum of the `l4_len` bytes at ip.l4 with the IP pseudo-header, the
+// transport's checksum field taken as it is (callers zero it first).
+uint16_t l4Checksum(std::span<uint8_t> frame, const IpView& ip, uint8_t proto, size_t l4_len);
 
 // Where the parts of a received UDP datagram are, and its tuple.
 struct UdpView {

@@ -5,57 +5,24 @@
 #include <cstdint>
 #include <vector>
 
+#include "tests/unit/pktgen/frame_check.h"
+
 namespace sluice::pktgen {
 namespace {
 
-using Bytes = std::vector<uint8_t>;
-
-// Independent reference: RFC 1071 one big-endian byte pair at a time.
-uint32_t sumWords(const uint8_t* p, size_t n, uint32_t sum = 0) {
-  for (size_t i = 0; i < n; i += 2) {
-    sum += static_cast<uint32_t>(p[i]) << 8;
-    if (i + 1 < n) sum += p[i + 1];
-  }
-  return sum;
-}
-
-uint16_t fold(uint32_t sum) {
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return static_cast<uint16_t>(sum);
-}
-
-uint16_t at16(const Bytes& b, size_t off) {
-  return static_cast<uint16_t>((b[off] << 8) | b[off + 1]);
-}
-
-// A packet whose checksum field is right sums (with it) to 0xffff.
-bool ipv4HeaderValid(const Bytes& f) {
-  const size_t ihl = (f[14] & 0xf) * 4u;
-  return fold(sumWords(&f[14], ihl)) == 0xffff;
-}
+using check::at16;
+using check::Bytes;
+using check::ipv4HeaderValid;
 
 bool udpChecksumValid(const Bytes& f) {
-  const bool v4 = at16(f, 12) == 0x0800;
-  const size_t ip = 14;
-  const size_t l4 = v4 ? ip + (f[ip] & 0xf) * 4u : ip + 40;
-  const size_t udp_len = at16(f, l4 + 4);
-  uint32_t pseudo = 17 + static_cast<uint32_t>(udp_len);
-  pseudo = v4 ? sumWords(&f[ip + 12], 8, pseudo) : sumWords(&f[ip + 8], 32, pseudo);
-  if (at16(f, l4 + 6) == 0) return false;  // we always send one
-  return fold(sumWords(&f[l4], udp_len, pseudo)) == 0xffff;
+  if (at16(f, check::l4Offset(f) + 6) == 0) return false;  // we always send one
+  return check::l4ChecksumValid(f, 17);
 }
 
-IpAddr ip(const char* text) {
-  return *IpAddr::parse(text);
-}
-
-MacAddr mac(const char* text) {
-  return *MacAddr::parse(text);
-}
-
-const MacAddr kClientMac = mac("02:00:00:00:00:0c");
-const MacAddr kGatewayMac = mac("02:00:00:00:00:01");
-const MacAddr kPodMac = mac("02:00:00:00:00:0d");
+using check::ip;
+using check::kClientMac;
+using check::kGatewayMac;
+using check::kPodMac;
 
 Probe sampleProbe() {
   Probe p;
