@@ -33,8 +33,15 @@
 #
 # Usage: run.sh [--quick] [--out FILE.json] [--build DIR] [--flows N[,N...]]
 #               [--scenarios iptables,nftables,sluice-fullnat,sluice-dnat] [--frame-len N]
+#               [--pod-cpu 0|1]
 #   --quick   about 5 s of measurement per scenario, 256 flows only (< 90 s)
 #   default   about 15 s per scenario, 256 and 65536 flows
+#   --pod-cpu    the CPU the pod side's receive (count and drop) runs on, by
+#             RPS: 0 (default) keeps it off the measured core, but every
+#             transmit into the pod veth then also sends an IPI to CPU0, which
+#             Sluice's small af_packet tx bursts pay per syscall and the
+#             kernel per softirq batch; 1 charges the pod side's (equal, small)
+#             cost to every scenario's core instead
 #   --frame-len  frame length without FCS (default 82, the generator's smallest)
 #   --build   the meson build with cp/sluiced and tools/pktgen/sluice-pktgen
 #             (default: build-rel, as tools/bench/run builds it)
@@ -54,6 +61,7 @@ out=""
 build=$root/build-rel
 flows_list=""
 frame_len=""
+pod_cpu=0
 scenarios=iptables,nftables,sluice-fullnat,sluice-dnat
 while (($# > 0)); do
   case $1 in
@@ -66,6 +74,8 @@ while (($# > 0)); do
     --flows=*) flows_list=${1#--flows=} ;;
     --frame-len) frame_len=${2:?--frame-len needs a size} && shift ;;
     --frame-len=*) frame_len=${1#--frame-len=} ;;
+    --pod-cpu) pod_cpu=${2:?--pod-cpu needs 0 or 1} && shift ;;
+    --pod-cpu=*) pod_cpu=${1#--pod-cpu=} ;;
     --scenarios) scenarios=${2:?--scenarios needs a list} && shift ;;
     --scenarios=*) scenarios=${1#--scenarios=} ;;
     -h | --help)
@@ -109,6 +119,10 @@ warmup=2 # seconds of traffic before the window: ARP, flow set-up, steady state
 # sluice-pktgen's smallest UDP probe: 14 + 20 + 8 + its 40-byte payload
 # (sequence, flow, timestamp), so not the 64-byte minimum frame.
 [[ -n $frame_len ]] || frame_len=82
+[[ $pod_cpu == [01] ]] || {
+  echo "kernel bench: --pod-cpu is 0 or 1" >&2
+  exit 2
+}
 if (($(nproc) < 2)); then
   echo "kernel bench: needs two CPUs (generator on CPU0, gateway on CPU1)" >&2
   exit 2
@@ -215,7 +229,7 @@ topology() (
     in_ns "$ns_gw" sysctl -qw net.ipv4.ip_forward=0
     rps "$ns_gw" gw0 1
   fi
-  rps "$ns_pod" p0 1
+  rps "$ns_pod" p0 "$((1 << pod_cpu))"
   rps "$ns_gw" gw1 1
 )
 
@@ -501,6 +515,7 @@ kernel rows: one service with ${#pods[@]} endpoints (the kernel's best case: kub
 iptables row: Debian's iptables-restore, nf_tables backend with xtables statistic/addrtype/comment matches
 sluice rows: core time is the worker's busy_cycles / tsc_hz; with net_af_packet part of that is the PMD's tx syscalls and copies (the rx copy into the ring runs on CPU0, outside the figure); a real NIC's PMD costs less
 the generator (sluice-pktgen, net_af_packet, CPU0) may not saturate the gateway; busy share < 1 means the core had idle time, so its per-packet cost was measured below saturation (Sluice's bursts are then smaller and its syscalls per packet more)
+pod side's receive on CPU$pod_cpu (by RPS)$( ((pod_cpu == 1)) && echo ", so included in every row's core time" || echo ", so the gateway's transmit into the pod veth includes an IPI to CPU0 (a VM exit here): Sluice's af_packet sendto of 1-2 packets pays one each, the kernel one per softirq batch; --pod-cpu 1 avoids it")
 $frame_len-byte frames (sluice-pktgen's smallest probe; 64-byte frames would cost every datapath slightly less), UDP, one way (client -> gateway -> pods); the pod side counts and drops at its netdev ingress hook
 load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg) (figures are noisy on a shared machine)
 EOF
