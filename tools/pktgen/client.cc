@@ -6,9 +6,12 @@
 #include <rte_pause.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
+#include <string>
 
 #include "tools/pktgen/pacer.h"
+#include "tools/pktgen/pod.h"
 
 namespace sluice::pktgen {
 namespace {
@@ -93,10 +96,9 @@ Client::Client(const Options& options, const Port& port, std::vector<UdpTuple> f
       stop_(stop),
       ns_per_cycle_(1e9 / static_cast<double>(rte_get_tsc_hz())),
       next_seq_(flows_.size(), 0),
-      endpoint_of_(flows_.size(), kNoEndpoint),
-      moved_flag_(flows_.size(), 0) {}
+      shares_(flows_.size()) {}
 
-void Client::run() {
+void Client::run(Pod* pod) {
   const uint64_t hz = rte_get_tsc_hz();
   const uint64_t start = rte_rdtsc();
   const uint64_t send_end = start + static_cast<uint64_t>(options_.duration_s * hz);
@@ -116,7 +118,8 @@ void Client::run() {
     }
     if (!sending && (received_ >= sent_ || now >= drain_end)) break;
 
-    const uint16_t got = receive(now, burst);
+    uint16_t got = receive(now, burst);
+    if (pod != nullptr) got += pod->step();
     uint16_t sent = 0;
     if (sending) {
       const auto due = static_cast<uint16_t>(pacer.due(now, burst));
@@ -207,12 +210,12 @@ void Client::onAnswer(const UdpView& view, const Probe& probe, uint64_t now) {
   }
   const uint16_t e = endpointIndex(probe);
   if (e == kNoEndpoint) return;
-  ++endpoint_replies_[e];
-  uint16_t& current = endpoint_of_[probe.flow];
-  if (current != e) {
-    if (current != kNoEndpoint) moved_flag_[probe.flow] = 1;
-    current = e;
+  const uint16_t left = shares_.answer(probe.flow, e);
+  if (left != kNoEndpoint && left < LiveCounters::kEndpoints) {
+    bump(live_.endpoint_flows[left], shares_.flowsAt(left));
+    bump(live_.endpoint_moved_away[left], shares_.movedAway(left));
   }
+  if (e < LiveCounters::kEndpoints) bump(live_.endpoint_flows[e], shares_.flowsAt(e));
 }
 
 uint16_t Client::endpointIndex(const Probe& probe) {
@@ -221,9 +224,15 @@ uint16_t Client::endpointIndex(const Probe& probe) {
     if (endpoints_[i] == key) return static_cast<uint16_t>(i);
   }
   if (endpoints_.size() >= kMaxEndpoints) return kNoEndpoint;
+  const uint16_t index = shares_.addEndpoint();
   endpoints_.push_back(key);
-  endpoint_replies_.push_back(0);
-  return static_cast<uint16_t>(endpoints_.size() - 1);
+  if (index < LiveCounters::kEndpoints) {
+    const std::string label =
+        key.address ? key.address->toString() : "pod " + std::to_string(key.pod);
+    std::snprintf(live_.endpoint_label[index], LiveCounters::kLabelLen, "%s", label.c_str());
+    live_.endpoints.store(static_cast<uint32_t>(index + 1), std::memory_order_release);
+  }
+  return index;
 }
 
 ClientReport Client::report() const {
@@ -236,15 +245,12 @@ ClientReport Client::report() const {
   r.unmatched = unmatched_;
   r.skipped = skipped_;
   r.rtt_ns = rtt_ns_;
-  for (size_t i = 0; i < endpoints_.size(); ++i) {
-    r.endpoints.push_back({endpoints_[i].pod, endpoints_[i].address, 0, endpoint_replies_[i]});
+  for (uint16_t i = 0; i < endpoints_.size(); ++i) {
+    r.endpoints.push_back({endpoints_[i].pod, endpoints_[i].address, shares_.flowsAt(i),
+                           shares_.repliesFrom(i), shares_.movedAway(i), shares_.movedIn(i)});
   }
-  for (size_t f = 0; f < flows_.size(); ++f) {
-    if (endpoint_of_[f] == kNoEndpoint) continue;
-    ++r.flows_answered;
-    ++r.endpoints[endpoint_of_[f]].flows;
-    r.flows_moved += moved_flag_[f];
-  }
+  r.flows_answered = shares_.flowsAnswered();
+  r.flows_moved = shares_.flowsMoved();
   return r;
 }
 

@@ -13,9 +13,12 @@
 #include "tools/pktgen/frame.h"
 #include "tools/pktgen/options.h"
 #include "tools/pktgen/port.h"
+#include "tools/pktgen/shares.h"
 #include "tools/pktgen/summary.h"
 
 namespace sluice::pktgen {
+
+class Pod;
 
 // Written by the worker only (relaxed stores), read by the main lcore.
 struct alignas(64) LiveCounters {
@@ -23,6 +26,16 @@ struct alignas(64) LiveCounters {
   std::atomic<uint64_t> received{0};
   std::atomic<uint64_t> other{0};  // client: unmatched UDP; pod: frames not answered
   std::atomic<bool> done{false};
+
+  // Client: flows per endpoint now (by their latest answer) and moves away
+  // from each, for the first kEndpoints endpoints. A label is written before
+  // `endpoints` is raised past it (release) and never changes after.
+  static constexpr size_t kEndpoints = 16;
+  static constexpr size_t kLabelLen = 48;
+  std::atomic<uint32_t> endpoints{0};
+  std::atomic<uint64_t> endpoint_flows[kEndpoints] = {};
+  std::atomic<uint64_t> endpoint_moved_away[kEndpoints] = {};
+  char endpoint_label[kEndpoints][kLabelLen] = {};
 };
 
 // Asks for `gateway`'s MAC from `source` every 200 ms until an ARP reply
@@ -38,8 +51,9 @@ class Client {
          const MacAddr& gateway_mac, const std::atomic<bool>& stop);
 
   // Sends for the configured duration (or until stop), then waits up to
-  // drain_ms for outstanding answers. Sets live().done at the end.
-  void run();
+  // drain_ms for outstanding answers. Sets live().done at the end. With a
+  // pod, polls it too every iteration (client and pod on one lcore).
+  void run(Pod* pod = nullptr);
   const LiveCounters& live() const { return live_; }
   // Valid once run() has returned.
   ClientReport report() const;
@@ -50,7 +64,7 @@ class Client {
     std::optional<IpAddr> address;
     friend bool operator==(const EndpointKey&, const EndpointKey&) = default;
   };
-  static constexpr uint16_t kNoEndpoint = UINT16_MAX;
+  static constexpr uint16_t kNoEndpoint = FlowShares::kNone;
   // Answers from endpoints beyond this many count as received, not in shares.
   static constexpr size_t kMaxEndpoints = 1024;
 
@@ -67,13 +81,9 @@ class Client {
   const std::atomic<bool>& stop_;
   double ns_per_cycle_;
 
-  // Per flow: next sequence number, the endpoint of the latest answer, and
-  // whether answers came from more than one endpoint.
-  std::vector<uint32_t> next_seq_;
-  std::vector<uint16_t> endpoint_of_;
-  std::vector<uint8_t> moved_flag_;
-  std::vector<EndpointKey> endpoints_;
-  std::vector<uint64_t> endpoint_replies_;
+  std::vector<uint32_t> next_seq_;      // per flow
+  std::vector<EndpointKey> endpoints_;  // by FlowShares' endpoint index
+  FlowShares shares_;
   uint64_t next_flow_ = 0;
   uint64_t sent_ = 0;
   uint64_t received_ = 0;

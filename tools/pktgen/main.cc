@@ -42,6 +42,35 @@ int launchRole(void* arg) {
   return 0;
 }
 
+struct ClientAndPod {
+  Client* client;
+  Pod* pod;
+  void run() { client->run(pod); }
+  const LiveCounters& live() const { return client->live(); }
+};
+
+// " | flows A 33.3% B 33.4% ... moved N": the share of flows per endpoint
+// by their latest answer, and how many times flows changed endpoint.
+std::string sharesText(const LiveCounters& live) {
+  const uint32_t n = live.endpoints.load(std::memory_order_acquire);
+  uint64_t total = 0;
+  uint64_t moved = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    total += live.endpoint_flows[i].load(std::memory_order_relaxed);
+    moved += live.endpoint_moved_away[i].load(std::memory_order_relaxed);
+  }
+  if (total == 0) return "";
+  std::string text = " | flows";
+  for (uint32_t i = 0; i < n; ++i) {
+    char part[96];
+    const auto flows = live.endpoint_flows[i].load(std::memory_order_relaxed);
+    std::snprintf(part, sizeof(part), " %s %.1f%%", live.endpoint_label[i],
+                  100.0 * static_cast<double>(flows) / static_cast<double>(total));
+    text += part;
+  }
+  return text + " moved " + std::to_string(moved);
+}
+
 // Prints a progress line every second until the worker is done.
 void reportProgress(const LiveCounters& live, bool client) {
   uint64_t last_sent = 0;
@@ -58,9 +87,9 @@ void reportProgress(const LiveCounters& live, bool client) {
     const uint64_t other = live.other.load(std::memory_order_relaxed);
     if (client) {
       std::fprintf(stderr,
-                   "pktgen: %3us sent %9lu pps received %9lu pps outstanding %lu unmatched %lu\n",
+                   "pktgen: %3us sent %9lu pps received %9lu pps outstanding %lu unmatched %lu%s\n",
                    second, sent - last_sent, received - last_received,
-                   sent > received ? sent - received : 0, other);
+                   sent > received ? sent - received : 0, other, sharesText(live).c_str());
     } else {
       std::fprintf(stderr, "pktgen pod: %3us received %9lu pps answered %9lu pps ignored %lu\n",
                    second, received - last_received, sent - last_sent, other);
@@ -92,7 +121,7 @@ void runOn(unsigned worker, Role& role, bool client) {
   rte_eal_wait_lcore(worker);
 }
 
-Status runClient(const Options& o, const Port& port, unsigned worker) {
+Status runClient(const Options& o, const Port& port, const Port* pod_port, unsigned worker) {
   auto flows = makeFlows(o.flows, o.sources, o.source_ports, o.destinations);
   if (!flows) return flows.status();
   MacAddr gateway_mac;
@@ -110,14 +139,22 @@ Status runClient(const Options& o, const Port& port, unsigned worker) {
                  gateway_mac.toString().c_str());
   }
   Client client(o, port, std::move(*flows), gateway_mac, g_stop);
-  runOn(worker, client, true);
-  return writeOutput(o.json_path, toJson(client.report()));
+  if (pod_port == nullptr) {
+    runOn(worker, client, true);
+    return writeOutput(o.json_path, toJson(client.report()));
+  }
+  Pod pod(o, *pod_port, g_stop);
+  ClientAndPod both{&client, &pod};
+  runOn(worker, both, true);
+  ClientReport report = client.report();
+  report.pod = pod.totals();
+  return writeOutput(o.json_path, toJson(report));
 }
 
 Status runPod(const Options& o, const Port& port, unsigned worker) {
   Pod pod(o, port, g_stop);
   runOn(worker, pod, false);
-  return writeOutput(o.json_path, pod.totals().toJson());
+  return writeOutput(o.json_path, toJson(pod.totals()));
 }
 
 int run(int argc, char** argv) {
@@ -152,7 +189,18 @@ int run(int argc, char** argv) {
   } else {
     std::fprintf(stderr, "pktgen: port %u mac %s link up\n", port->id,
                  port->mac.toString().c_str());
-    status = o.role == Role::kClient ? runClient(o, *port, worker) : runPod(o, *port, worker);
+    if (o.role == Role::kPod) {
+      status = runPod(o, *port, worker);
+    } else if (!o.pod_port) {
+      status = runClient(o, *port, nullptr, worker);
+    } else if (auto pod_port = openPort(*o.pod_port, o.link_timeout_s, g_stop); !pod_port) {
+      status = pod_port.status();
+    } else {
+      std::fprintf(stderr, "pktgen: pod port %u mac %s link up\n", pod_port->id,
+                   pod_port->mac.toString().c_str());
+      status = runClient(o, *port, &*pod_port, worker);
+      closePort(*pod_port);
+    }
     closePort(*port);
   }
   rte_eal_cleanup();

@@ -114,6 +114,10 @@ class Parser {
           }
           return true;
         });
+      } else if (name == "--pod-port") {
+        uint16_t port = 0;
+        s = number(port, 0, 65535);
+        if (s) o_.pod_port = port;
       } else if (name == "--pod-id") {
         s = number(o_.pod_id, 1, 65535);
       } else {
@@ -165,18 +169,29 @@ class Parser {
     return s ? s : Status::error(name_ + ": " + error);
   }
 
+  Status checkPodAddresses() const {
+    for (size_t i = 0; i < o_.pod_addresses.size(); ++i) {
+      for (size_t j = 0; j < i; ++j) {
+        if (o_.pod_addresses[i] == o_.pod_addresses[j]) {
+          return Status::error("--pod-address " + o_.pod_addresses[i].toString() + " given twice");
+        }
+      }
+    }
+    return Status::ok();
+  }
+
   Status check() const {
     if (o_.role == Role::kPod) {
       if (o_.pod_addresses.empty()) return Status::error("the pod role needs --pod-address");
-      for (size_t i = 0; i < o_.pod_addresses.size(); ++i) {
-        for (size_t j = 0; j < i; ++j) {
-          if (o_.pod_addresses[i] == o_.pod_addresses[j]) {
-            return Status::error("--pod-address " + o_.pod_addresses[i].toString() +
-                                 " given twice");
-          }
-        }
-      }
-      return Status::ok();
+      if (o_.pod_port) return Status::error("--pod-port is for the client role (its own pod)");
+      return checkPodAddresses();
+    }
+    if (o_.pod_port) {
+      if (*o_.pod_port == o_.port) return Status::error("--pod-port must differ from --port");
+      if (o_.pod_addresses.empty()) return Status::error("--pod-port needs --pod-address");
+      if (Status s = checkPodAddresses(); !s) return s;
+    } else if (!o_.pod_addresses.empty()) {
+      return Status::error("--pod-address in the client role needs --pod-port");
     }
     if (o_.destinations.empty()) return Status::error("the client role needs --dst");
     if (o_.sources.empty()) return Status::error("the client role needs --src");
@@ -233,6 +248,9 @@ const char* usageText() {
          "  --gateway IPV4      next hop, resolved by ARP from the IPv4 source\n"
          "  --gateway-mac MAC   next hop MAC (skips ARP)\n"
          "  --json FILE         write the summary here instead of stdout\n"
+         "  --pod-port N        also run a pod on ethdev port N, polled in the client's\n"
+         "                      loop on the same lcore (with --pod-address, --pod-id);\n"
+         "                      its totals join the summary as \"pod\"\n"
          "Pod (answers UDP to its addresses and ARP for them):\n"
          "  --pod-address A[,B] addresses served, repeatable\n"
          "  --pod-id N          written into every answer (default 1)\n";

@@ -35,7 +35,9 @@ struct Options {
   std::optional<IpAddr> gateway;  // IPv4 next hop, resolved by ARP
   std::optional<MacAddr> gateway_mac;
 
-  // Pod.
+  // Pod; in the client role too with pod_port: a pod on that second port,
+  // polled by the client's own loop (one lcore for the whole generator).
+  std::optional<uint16_t> pod_port;
   std::vector<IpAddr> pod_addresses;
   uint16_t pod_id = 1;
 };

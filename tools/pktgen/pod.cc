@@ -17,13 +17,6 @@ constexpr unsigned kIdlePollsBeforeSleep = 64;
 
 }  // namespace
 
-std::string PodTotals::toJson() const {
-  return "{\"received\": " + std::to_string(received) +
-         ", \"answered\": " + std::to_string(answered) + ", \"arp\": " + std::to_string(arp) +
-         ", \"ignored\": " + std::to_string(ignored) +
-         ", \"tx_failed\": " + std::to_string(tx_failed) + "}\n";
-}
-
 Pod::Pod(const Options& options, const Port& port, const std::atomic<bool>& stop)
     : options_(options), port_(port), stop_(stop) {}
 
@@ -49,43 +42,47 @@ bool Pod::answer(uint8_t* data, uint16_t len) {
   return false;
 }
 
+uint16_t Pod::step() {
+  const uint16_t burst = static_cast<uint16_t>(std::min(options_.burst, kMaxBurst));
+  rte_mbuf* pkts[kMaxBurst];
+  rte_mbuf* out[kMaxBurst];
+  rte_mbuf* drop[kMaxBurst];
+  uint16_t n_out = 0;
+  uint16_t n_drop = 0;
+  const uint16_t n = rte_eth_rx_burst(port_.id, 0, pkts, burst);
+  if (n == 0) return 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    rte_mbuf* m = pkts[i];
+    if (answer(rte_pktmbuf_mtod(m, uint8_t*), rte_pktmbuf_data_len(m))) {
+      out[n_out++] = m;
+    } else {
+      drop[n_drop++] = m;
+    }
+  }
+  totals_.received += n;
+  totals_.ignored += n_drop;
+  if (n_out != 0) {
+    const uint16_t sent = rte_eth_tx_burst(port_.id, 0, out, n_out);
+    if (sent < n_out) {
+      rte_pktmbuf_free_bulk(out + sent, n_out - sent);
+      totals_.tx_failed += n_out - sent;
+    }
+  }
+  if (n_drop != 0) rte_pktmbuf_free_bulk(drop, n_drop);
+  live_.sent.store(totals_.answered + totals_.arp, std::memory_order_relaxed);
+  live_.received.store(totals_.received, std::memory_order_relaxed);
+  live_.other.store(totals_.ignored, std::memory_order_relaxed);
+  return n;
+}
+
 void Pod::run() {
   const uint64_t hz = rte_get_tsc_hz();
   const uint64_t end = options_.duration_s > 0
                            ? rte_rdtsc() + static_cast<uint64_t>(options_.duration_s * hz)
                            : UINT64_MAX;
-  const uint16_t burst = static_cast<uint16_t>(std::min(options_.burst, kMaxBurst));
   unsigned idle_polls = 0;
   while (!stop_.load(std::memory_order_relaxed) && rte_rdtsc() < end) {
-    rte_mbuf* pkts[kMaxBurst];
-    rte_mbuf* out[kMaxBurst];
-    rte_mbuf* drop[kMaxBurst];
-    uint16_t n_out = 0;
-    uint16_t n_drop = 0;
-    const uint16_t n = rte_eth_rx_burst(port_.id, 0, pkts, burst);
-    for (uint16_t i = 0; i < n; ++i) {
-      rte_mbuf* m = pkts[i];
-      if (answer(rte_pktmbuf_mtod(m, uint8_t*), rte_pktmbuf_data_len(m))) {
-        out[n_out++] = m;
-      } else {
-        drop[n_drop++] = m;
-      }
-    }
-    totals_.received += n;
-    totals_.ignored += n_drop;
-    if (n_out != 0) {
-      const uint16_t sent = rte_eth_tx_burst(port_.id, 0, out, n_out);
-      if (sent < n_out) {
-        rte_pktmbuf_free_bulk(out + sent, n_out - sent);
-        totals_.tx_failed += n_out - sent;
-      }
-    }
-    if (n_drop != 0) rte_pktmbuf_free_bulk(drop, n_drop);
-    live_.sent.store(totals_.answered + totals_.arp, std::memory_order_relaxed);
-    live_.received.store(totals_.received, std::memory_order_relaxed);
-    live_.other.store(totals_.ignored, std::memory_order_relaxed);
-
-    if (n != 0) {
+    if (step() != 0) {
       idle_polls = 0;
     } else if (options_.idle_sleep_us != 0 && ++idle_polls >= kIdlePollsBeforeSleep) {
       rte_delay_us_sleep(options_.idle_sleep_us);

@@ -6,23 +6,13 @@
 
 #include <atomic>
 #include <cstdint>
-#include <string>
 
 #include "tools/pktgen/client.h"
 #include "tools/pktgen/options.h"
 #include "tools/pktgen/port.h"
+#include "tools/pktgen/summary.h"
 
 namespace sluice::pktgen {
-
-struct PodTotals {
-  uint64_t received = 0;   // frames in
-  uint64_t answered = 0;   // UDP answers sent
-  uint64_t arp = 0;        // ARP replies sent
-  uint64_t ignored = 0;    // frames not for us, or not UDP/ARP
-  uint64_t tx_failed = 0;  // answers the tx queue did not take
-
-  std::string toJson() const;
-};
 
 class Pod {
  public:
@@ -30,6 +20,10 @@ class Pod {
 
   // Until `stop`, or for duration_s when that is above 0.
   void run();
+  // One poll of the port: answers what came in. Returns the frames received.
+  // run() is this in a loop; the client calls it from its own loop to run a
+  // pod on a second port on the same lcore.
+  uint16_t step();
   // sent = answers (UDP and ARP), received = frames in, other = ignored.
   const LiveCounters& live() const { return live_; }
   // Valid once run() has returned.

@@ -52,11 +52,25 @@ std::string toJson(const ClientReport& r) {
          (e.address ? "\"" + e.address->toString() + "\"" : std::string("null")) +
          ", \"flows\": " + std::to_string(e.flows) +
          ", \"share\": " + number(ratio(e.flows, r.flows_answered), 4) +
-         ", \"replies\": " + std::to_string(e.replies) + "}";
+         ", \"replies\": " + std::to_string(e.replies) +
+         ", \"moved_away\": " + std::to_string(e.moved_away) +
+         ", \"moved_in\": " + std::to_string(e.moved_in) + "}";
   }
-  j += r.endpoints.empty() ? "]\n" : "\n  ]\n";
-  j += "}\n";
+  j += r.endpoints.empty() ? "]" : "\n  ]";
+  if (r.pod) {
+    std::string pod = toJson(*r.pod);
+    pod.pop_back();  // its newline
+    j += ",\n  \"pod\": " + pod;
+  }
+  j += "\n}\n";
   return j;
+}
+
+std::string toJson(const PodTotals& t) {
+  return "{\"received\": " + std::to_string(t.received) +
+         ", \"answered\": " + std::to_string(t.answered) + ", \"arp\": " + std::to_string(t.arp) +
+         ", \"ignored\": " + std::to_string(t.ignored) +
+         ", \"tx_failed\": " + std::to_string(t.tx_failed) + "}\n";
 }
 
 }  // namespace sluice::pktgen

@@ -97,6 +97,30 @@ TEST(Options, ErrorsNameTheOption) {
   EXPECT_EQ(errorOf({"--role", "pod", "--pod-address", "10.0.0.1,"}), "(parsed)");
   EXPECT_EQ(errorOf({"--role", "pod", "--pod-address", "10.0.0.1,x"}),
             "--pod-address: bad value '10.0.0.1,x'");
+  EXPECT_EQ(errorOf({"--role", "pod", "--pod-address", "10.0.0.1", "--pod-port", "1"}),
+            "--pod-port is for the client role (its own pod)");
+  EXPECT_EQ(with({"--pod-port", "1"}), "--pod-port needs --pod-address");
+  EXPECT_EQ(with({"--pod-port", "0", "--pod-address", "10.0.0.1"}),
+            "--pod-port must differ from --port");
+  EXPECT_EQ(with({"--pod-address", "10.0.0.1"}),
+            "--pod-address in the client role needs --pod-port");
+  EXPECT_EQ(with({"--pod-port", "1", "--pod-address", "10.0.0.1,10.0.0.1"}),
+            "--pod-address 10.0.0.1 given twice");
+  EXPECT_EQ(with({"--pod-port", "70000", "--pod-address", "10.0.0.1"}),
+            "--pod-port: bad value '70000'");
+}
+
+TEST(Options, ClientWithItsOwnPod) {
+  auto o = parse({"--src", "10.0.0.2", "--dst", "10.96.0.10:53", "--gateway", "10.0.0.1",
+                  "--pod-port", "1", "--pod-address", "10.244.0.11,10.244.0.12", "--pod-id", "3"});
+  ASSERT_TRUE(o) << o.status().message();
+  EXPECT_EQ(o->role, Role::kClient);
+  EXPECT_EQ(o->pod_port, 1);
+  EXPECT_EQ(o->pod_addresses.size(), 2u);
+  EXPECT_EQ(o->pod_id, 3);
+  auto plain = parse({"--src", "10.0.0.2", "--dst", "10.96.0.10:53", "--gateway", "10.0.0.1"});
+  ASSERT_TRUE(plain);
+  EXPECT_FALSE(plain->pod_port);
 }
 
 }  // namespace

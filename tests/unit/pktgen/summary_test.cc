@@ -15,8 +15,10 @@ TEST(Summary, Json) {
   r.flows_answered = 4;
   // Below 128 ns the histogram is exact: 1..99 ns.
   for (uint64_t ns = 1; ns <= 99; ++ns) r.rtt_ns.record(ns);
-  r.endpoints.push_back({1, IpAddr::parse("10.80.0.11"), 3, 1500});
-  r.endpoints.push_back({1, std::nullopt, 1, 490});
+  r.flows_moved = 1;
+  r.endpoints.push_back({1, IpAddr::parse("10.80.0.11"), 3, 1500, 0, 1});
+  r.endpoints.push_back({1, std::nullopt, 1, 490, 1, 0});
+  r.pod = PodTotals{2000, 1990, 2, 5, 10};
   const std::string expected = R"({
   "duration_s": 2.000,
   "offered_pps": 1000,
@@ -31,11 +33,12 @@ TEST(Summary, Json) {
   "received_pps": 995.0,
   "rtt_us": {"p50": 0.050, "p99": 0.099, "p999": 0.099, "min": 0.001, "max": 0.099, "mean": 0.050},
   "flows_answered": 4,
-  "flows_moved": 0,
+  "flows_moved": 1,
   "endpoints": [
-    {"pod": 1, "address": "10.80.0.11", "flows": 3, "share": 0.7500, "replies": 1500},
-    {"pod": 1, "address": null, "flows": 1, "share": 0.2500, "replies": 490}
-  ]
+    {"pod": 1, "address": "10.80.0.11", "flows": 3, "share": 0.7500, "replies": 1500, "moved_away": 0, "moved_in": 1},
+    {"pod": 1, "address": null, "flows": 1, "share": 0.2500, "replies": 490, "moved_away": 1, "moved_in": 0}
+  ],
+  "pod": {"received": 2000, "answered": 1990, "arp": 2, "ignored": 5, "tx_failed": 10}
 }
 )";
   EXPECT_EQ(toJson(r), expected);
@@ -45,6 +48,13 @@ TEST(Summary, EmptyRun) {
   const std::string j = toJson(ClientReport{});
   EXPECT_NE(j.find("\"lost\": 0,"), std::string::npos);
   EXPECT_NE(j.find("\"endpoints\": []"), std::string::npos);
+  EXPECT_EQ(j.find("\"pod\""), std::string::npos);  // no in-process pod
+  EXPECT_EQ(j.back(), '\n');
+}
+
+TEST(Summary, PodJson) {
+  EXPECT_EQ(toJson(PodTotals{7, 5, 1, 1, 0}),
+            "{\"received\": 7, \"answered\": 5, \"arp\": 1, \"ignored\": 1, \"tx_failed\": 0}\n");
 }
 
 }  // namespace
