@@ -1,7 +1,6 @@
 # shellcheck shell=bash
-# Network namespaces for sluiced's load-balancing tests and the demo: a client
-# on one side of Sluice, pods behind a bridge on the other, as drawn in
-# conf/demo.conf:
+# Network namespaces for sluiced's load-balancing tests: a client on one side
+# of Sluice, pods behind a bridge on the other:
 #
 #   netns $topo_ns-c          root netns               netns $topo_ns-pods
 #   eth0 ==veth== $topo_if-c0 (p0)  sluiced  (p1) $topo_if-p0 ==veth== up0 -+- br0
@@ -19,7 +18,7 @@
 # call topo_create, topo_start_pods, and topo_destroy when done (also from
 # a trap). Needs root, ip, ethtool, python3. Safe under set -e and set -u.
 
-# Settings; these are conf/demo.conf's. A test picks its own names (with its
+# Settings (the old demo's). A test picks its own names (with its
 # pid, see topo_reap_stale) and subnets.
 topo_ns=sluice-demo   # network namespace names start with this
 topo_if=sl-demo       # sluiced's veth ends: $topo_if-c0 and $topo_if-p0 (<= 12 characters)

@@ -73,8 +73,8 @@ TEST(ConfigTest, DemoConfLoads) {
   EXPECT_EQ(dp.mbufs_per_socket, 8191u);
   ASSERT_EQ(dp.ports.size(), 2u);
   EXPECT_EQ(dp.ports[0].name, "p0");
-  EXPECT_EQ(dp.ports[0].ethdevName(), "net_af_packet0");
-  EXPECT_EQ(dp.ports[1].ethdevName(), "net_af_packet1");
+  EXPECT_EQ(dp.ports[0].ethdevName(), "net_memif0");
+  EXPECT_EQ(dp.ports[1].ethdevName(), "net_memif1");
   ASSERT_EQ(dp.workers.size(), 1u);
   EXPECT_EQ(dp.workers[0].lcore, 1u);
   EXPECT_EQ(dp.workers[0].cpu, 1u);
