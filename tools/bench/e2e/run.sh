@@ -271,7 +271,10 @@ search() {
 }
 
 one_process=1
-if ! "$pktgen" -- --help 2>&1 | grep -q -- '--pod-port'; then
+# Its usage text, read whole first: `grep -q` would close the pipe early and,
+# under pipefail, fail the test on the writer's SIGPIPE.
+usage=$("$pktgen" -- --help 2>&1 || true)
+if [[ $usage != *--pod-port* ]]; then
   echo "e2e: $pktgen has no --pod-port: client and pod as two processes, both on CPU 0" >&2
   one_process=0
 fi
