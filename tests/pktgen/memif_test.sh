@@ -41,77 +41,13 @@ rate=10000
 duration=3
 flows=600
 vip=10.98.0.10
-endpoints=(10.81.0.11 10.81.0.12 10.81.0.13)
-sluiced_mac=02:5c:00:00:00:01
-client_mac=02:5c:00:00:00:02
-pod_mac=02:5c:00:00:01:02
-
 prefix=sluice-pg$$ # DPDK --file-prefix stem: -lb, -pod, -client
 tmp=$(mktemp -d /tmp/sluice-pktgen.XXXXXX)
-sluiced_pid=""
-pod_pid=""
-failures=0
-
-fail() {
-  echo "FAIL: $*"
-  ((failures += 1))
-}
-pass() { echo "ok: $*"; }
-
-cleanup() {
-  trap - EXIT INT TERM
-  [[ -z $pod_pid ]] || kill -KILL "$pod_pid" 2>/dev/null
-  [[ -z $sluiced_pid ]] || sluiced_stop "$sluiced_pid" TERM 5
-  rm -rf "$tmp" "/var/run/dpdk/$prefix-lb" "/var/run/dpdk/$prefix-pod" \
-    "/var/run/dpdk/$prefix-client"
-}
-trap cleanup EXIT
+# shellcheck source=tests/pktgen/lib.sh
+source "$here/lib.sh"
+pg_network 81 5c
+trap pg_cleanup EXIT
 trap 'exit 1' INT TERM
-
-# memif devargs: a unix socket in $tmp (not the abstract namespace, so
-# nothing outlives the test), 4096-slot rings to ride out scheduling stalls.
-memif() { echo "net_memif$1,role=$2,socket=$tmp/$3.sock,socket-abstract=no,rsize=12,mac=$4"; }
-
-cat >"$tmp/sluiced.conf" <<EOF
-log_level = "info";
-eal = {
-  args = [ "--no-huge", "-m", "256", "--file-prefix", "$prefix-lb", "--no-telemetry" ];
-  main_lcore = 0;
-  main_cpu = 0;
-};
-idle = {
-  policy = "backoff";
-};
-mbufs = 8191;
-ports = (
-  { name = "p0"; device = "$(memif 0 server p0 $sluiced_mac)"; rx_queues = 1; },
-  { name = "p1"; device = "$(memif 1 server p1 02:5c:00:00:01:01)"; rx_queues = 1; }
-);
-workers = (
-  { lcore = 1; cpu = 1; rx = ( { port = "p0"; queue = 0; }, { port = "p1"; queue = 0; } ); }
-);
-addresses = (
-  { port = "p0"; address = "192.168.81.1/24"; },
-  { port = "p1"; address = "10.81.0.1/24"; }
-);
-neighbors = (
-  { port = "p0"; address = "192.168.81.2"; mac = "$client_mac"; },
-  { port = "p1"; address = "${endpoints[0]}"; mac = "$pod_mac"; },
-  { port = "p1"; address = "${endpoints[1]}"; mac = "$pod_mac"; },
-  { port = "p1"; address = "${endpoints[2]}"; mac = "$pod_mac"; }
-);
-snat = [ "10.81.0.1" ];
-services = (
-  {
-    vip = "$vip"; port = 53; protocol = "udp"; mode = "fullnat";
-    endpoints = (
-      { address = "${endpoints[0]}"; port = 5353; },
-      { address = "${endpoints[1]}"; port = 5353; },
-      { address = "${endpoints[2]}"; port = 5353; }
-    );
-  }
-);
-EOF
 
 # pktgen_eal NAME CPU VDEV: EAL arguments of one pktgen process, its worker
 # lcore on CPU.
@@ -119,17 +55,10 @@ pktgen_eal() {
   echo "--no-huge -m 256 --no-pci --no-telemetry --file-prefix $prefix-$1 --lcores 0@0,1@$2 --vdev $3"
 }
 
-"$sluiced" --config "$tmp/sluiced.conf" >"$tmp/sluiced.log" 2>&1 &
-sluiced_pid=$!
-if ! sluiced_wait_line "$tmp/sluiced.log" '^sluiced: running' "$sluiced_pid" 30; then
-  echo "FAIL: sluiced did not start; its output:"
-  cat "$tmp/sluiced.log"
-  exit 1
-fi
-pass "sluiced running with two memif server ports"
+pg_start_sluiced udp "$vip" 53 5353
 
 # shellcheck disable=SC2046 # the EAL arguments are words
-"$pktgen" $(pktgen_eal pod 0 "$(memif 0 client p1 $pod_mac)") -- --role pod \
+"$pktgen" $(pktgen_eal pod 0 "$(memif 0 client p1 "$pod_mac")") -- --role pod \
   --pod-address "$(
     IFS=,
     echo "${endpoints[*]}"
@@ -144,7 +73,7 @@ pass "pod connected"
 
 # In the background with `wait`, so that a signal from meson interrupts it.
 # shellcheck disable=SC2046
-timeout 60 "$pktgen" $(pktgen_eal client 1 "$(memif 0 client p0 $client_mac)") -- \
+timeout 60 "$pktgen" $(pktgen_eal client 1 "$(memif 0 client p0 "$client_mac")") -- \
   --role client --src 192.168.81.2 --sport 10000-19999 --dst "$vip:53" --flows $flows \
   --rate $rate --duration $duration --gateway 192.168.81.1 --idle-sleep-us 20 \
   --json "$tmp/client.json" >"$tmp/client.log" 2>&1 &
@@ -210,16 +139,4 @@ else
   cat "$tmp/pod.log"
 fi
 
-if sluiced_stop "$sluiced_pid" TERM 15 && ((sluiced_rc == 0)); then
-  pass "sluiced exited 0 on SIGTERM"
-else
-  fail "sluiced exited $sluiced_rc on SIGTERM"
-fi
-sluiced_pid=""
-sed -n '/^-- final counters/,$p' "$tmp/sluiced.log"
-
-if ((failures > 0)); then
-  echo "$failures check(s) failed"
-  exit 1
-fi
-echo "all checks passed"
+pg_finish

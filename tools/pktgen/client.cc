@@ -19,6 +19,9 @@ namespace {
 constexpr unsigned kMaxBurst = 512;
 constexpr unsigned kIdlePollsBeforeSleep = 64;
 constexpr size_t kMinEthFrame = 60;  // without FCS
+// A full window with no answer this long writes its requests off.
+constexpr uint64_t kWindowStallMs = 200;
+constexpr uint64_t kPodGraceMs = 20;
 
 std::span<uint8_t> frameOf(rte_mbuf* m) {
   return {rte_pktmbuf_mtod(m, uint8_t*), rte_pktmbuf_data_len(m)};
@@ -40,6 +43,22 @@ bool answerArp(rte_mbuf* m, const std::vector<AddrRange>& own, const MacAddr& ma
   if (!arp || arp->op != Arp::kRequest || !owns(own, arp->target_ip)) return false;
   answerArpInPlace(frameOf(m), *arp, mac);
   return true;
+}
+
+// SYN, FIN and data ask for an answer; the ACK after a SYN-ACK or FIN-ACK
+// does not.
+bool asksAnswer(const TcpSend& seg) {
+  return (seg.fields.flags & (kTcpSyn | kTcpFin)) != 0 || seg.payload_len != 0;
+}
+
+TcpFlowConfig tcpConfig(const Options& o) {
+  TcpFlowConfig c;
+  c.mode = o.tcp_run == TcpRun::kConnect ? TcpMode::kConnect : TcpMode::kSteady;
+  c.timeout = o.tcp_timeout_ms * rte_get_tsc_hz() / 1000;
+  c.exchanges = static_cast<uint8_t>(o.exchanges);
+  c.frame_len = o.frame_len;
+  c.ports = o.source_ports;
+  return c;
 }
 
 void sendAll(uint16_t port, rte_mbuf** pkts, uint16_t n) {
@@ -96,7 +115,12 @@ Client::Client(const Options& options, const Port& port, std::vector<UdpTuple> f
       stop_(stop),
       ns_per_cycle_(1e9 / static_cast<double>(rte_get_tsc_hz())),
       next_seq_(flows_.size(), 0),
-      shares_(flows_.size()) {}
+      shares_(flows_.size()),
+      window_(effectiveWindow(options)) {
+  const uint64_t hz = rte_get_tsc_hz();
+  stall_cycles_ = std::max<uint64_t>(kWindowStallMs, options.tcp_timeout_ms) * hz / 1000;
+  if (options.proto == Proto::kTcp) tcp_.emplace(flows_, tcpConfig(options));
+}
 
 void Client::run(Pod* pod) {
   const uint64_t hz = rte_get_tsc_hz();
@@ -122,15 +146,20 @@ void Client::run(Pod* pod) {
     if (pod != nullptr) got += pod->step();
     uint16_t sent = 0;
     if (sending) {
-      const auto due = static_cast<uint16_t>(pacer.due(now, burst));
+      const auto room = std::min(burst, windowRoom(now));
+      const auto due = static_cast<uint16_t>(pacer.due(now, room));
       if (due != 0) {
-        sent = sendBurst(now, due);
+        sent = tcp_ ? sendTcp(now, due) : sendBurst(now, due);
         pacer.sent(sent);
       }
     }
     bump(live_.sent, sent_);
     bump(live_.received, received_);
-    bump(live_.other, unmatched_);
+    bump(live_.other, tcp_ ? tcp_->counters().unmatched : unmatched_);
+    if (tcp_) {
+      bump(live_.completed, tcp_->counters().completed);
+      bump(live_.failed, tcp_->counters().failed);
+    }
 
     if (got != 0 || sent != 0) {
       idle_polls = 0;
@@ -144,8 +173,64 @@ void Client::run(Pod* pod) {
       rte_pause();
     }
   }
+  if (pod != nullptr) {
+    // Segments that ask no answer (TCP's final ACKs) may still be on their
+    // way through the device under test: let the pod see them, so its
+    // totals match what was sent.
+    const uint64_t end = rte_rdtsc() + hz * kPodGraceMs / 1000;
+    while (rte_rdtsc() < end) {
+      if (pod->step() == 0) rte_pause();
+    }
+  }
   skipped_ = pacer.skipped();
   live_.done.store(true, std::memory_order_release);
+}
+
+uint16_t Client::windowRoom(uint64_t now) {
+  if (window_ == 0) return UINT16_MAX;
+  const uint64_t answered = received_ + written_off_;
+  const uint64_t outstanding = sent_ > answered ? sent_ - answered : 0;
+  if (outstanding < window_)
+    return static_cast<uint16_t>(std::min<uint64_t>(window_ - outstanding, UINT16_MAX));
+  if (now - last_answer_ < stall_cycles_) return 0;
+  written_off_ += outstanding;
+  last_answer_ = now;
+  return static_cast<uint16_t>(std::min<uint64_t>(window_, UINT16_MAX));
+}
+
+uint16_t Client::sendTcp(uint64_t now, uint16_t count) {
+  rte_mbuf* pkts[kMaxBurst];
+  if (rte_pktmbuf_alloc_bulk(port_.pool, pkts, count) != 0) return 0;
+  uint16_t n = 0;
+  // Busy flows are passed over; visiting at most twice the burst keeps a
+  // turn short when most flows wait for answers.
+  const uint64_t visits = std::min<uint64_t>(flows_.size(), 2u * count);
+  TcpSend seg;
+  for (uint64_t v = 0; v < visits && n < count; ++v) {
+    const auto flow = static_cast<uint32_t>(next_flow_);
+    next_flow_ = next_flow_ + 1 == flows_.size() ? 0 : next_flow_ + 1;
+    if (!tcp_->nextSegment(flow, now, seg)) continue;
+    buildTcp(pkts[n++], flow, seg, now);
+  }
+  if (n < count) rte_pktmbuf_free_bulk(pkts + n, count - n);
+  if (n == 0) return 0;
+  const uint16_t sent = rte_eth_tx_burst(port_.id, 0, pkts, n);
+  if (sent < n) rte_pktmbuf_free_bulk(pkts + sent, n - sent);
+  return sent;
+}
+
+void Client::buildTcp(rte_mbuf* m, uint32_t flow, const TcpSend& seg, uint64_t now) {
+  rte_pktmbuf_reset(m);
+  const size_t len = tcpFrameLen(seg.tuple.src.family, seg.payload_len);
+  auto* data = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(len)));
+  if (data == nullptr) return;  // options cap the frame below an mbuf's room
+  Probe probe;
+  probe.flow = flow;
+  probe.seq = next_seq_[flow]++;
+  probe.tsc = now;
+  buildTcpSegment({data, len}, port_.mac, gateway_mac_, seg.tuple, seg.fields,
+                  seg.payload_len != 0 ? &probe : nullptr, seg.payload_len);
+  if (asksAnswer(seg)) ++sent_;
 }
 
 uint16_t Client::sendBurst(uint64_t now, uint16_t count) {
@@ -181,7 +266,12 @@ uint16_t Client::receive(uint64_t now, uint16_t burst) {
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     std::span<uint8_t> frame = frameOf(m);
-    if (auto view = parseUdp(frame)) {
+    if (auto tcp = tcp_ ? parseTcp(frame) : std::nullopt) {
+      if (m->nb_segs == 1 && onTcp(m, *tcp, now)) {
+        replies[n_replies++] = m;
+        continue;
+      }
+    } else if (auto view = parseUdp(frame)) {
       auto probe = readProbe(frame.subspan(view->payload, view->payload_len));
       if (probe) {
         onAnswer(*view, *probe, now);
@@ -199,12 +289,36 @@ uint16_t Client::receive(uint64_t now, uint16_t burst) {
   return n;
 }
 
+bool Client::onTcp(rte_mbuf* m, const TcpView& view, uint64_t now) {
+  const TcpReceived r = tcp_->onSegment(view, now);
+  if (r.kind != TcpReceived::Kind::kAccepted) return false;
+  ++received_;
+  last_answer_ = now;
+  if (r.connected) {
+    connect_ns_.record(static_cast<uint64_t>(static_cast<double>(r.connect_time) * ns_per_cycle_));
+  }
+  if (r.echo) {
+    std::span<const uint8_t> frame = frameOf(m);
+    auto probe = readProbe(frame.subspan(view.payload, view.payload_len));
+    if (probe && probe->flow == r.flow) recordAnswer(*probe, now);
+  }
+  TcpSend seg;
+  if (!r.reply_due || !tcp_->nextSegment(r.flow, now, seg)) return false;
+  buildTcp(m, r.flow, seg, now);
+  return true;
+}
+
 void Client::onAnswer(const UdpView& view, const Probe& probe, uint64_t now) {
   if (probe.flow >= flows_.size() || view.tuple != flows_[probe.flow].reversed()) {
     ++unmatched_;
     return;
   }
   ++received_;
+  last_answer_ = now;
+  recordAnswer(probe, now);
+}
+
+void Client::recordAnswer(const Probe& probe, uint64_t now) {
   if (now > probe.tsc) {
     rtt_ns_.record(static_cast<uint64_t>(static_cast<double>(now - probe.tsc) * ns_per_cycle_));
   }
@@ -242,7 +356,7 @@ ClientReport Client::report() const {
   r.flows = flows_.size();
   r.sent = sent_;
   r.received = received_;
-  r.unmatched = unmatched_;
+  r.unmatched = tcp_ ? tcp_->counters().unmatched : unmatched_;
   r.skipped = skipped_;
   r.rtt_ns = rtt_ns_;
   for (uint16_t i = 0; i < endpoints_.size(); ++i) {
@@ -251,6 +365,22 @@ ClientReport Client::report() const {
   }
   r.flows_answered = shares_.flowsAnswered();
   r.flows_moved = shares_.flowsMoved();
+  if (tcp_) {
+    const TcpCounters& c = tcp_->counters();
+    TcpReport t;
+    t.connect_mode = options_.tcp_run == TcpRun::kConnect;
+    t.connects = c.connects;
+    t.established = c.established;
+    t.completed = c.completed;
+    t.failed = c.failed;
+    t.reset = c.reset;
+    t.stale = c.stale;
+    t.unfinished = tcp_->busy();
+    t.segments_sent = c.segments_sent;
+    t.segments_received = c.segments_received;
+    t.connect_ns = connect_ns_;
+    r.tcp = t;
+  }
   return r;
 }
 

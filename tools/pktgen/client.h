@@ -1,11 +1,12 @@
-// The client role: paced UDP probes over a flow table, answers matched to
-// their flow, round-trip times and per-endpoint shares. run() is the worker
+// The client role: paced UDP probes or TCP segments over a flow table,
+// answers matched to their flow, round-trip times and per-endpoint shares. run() is the worker
 // lcore's loop; the main lcore reads the live counters and, after run()
 // returns, the report.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "dp/api/status.h"
@@ -15,6 +16,9 @@
 #include "tools/pktgen/port.h"
 #include "tools/pktgen/shares.h"
 #include "tools/pktgen/summary.h"
+#include "tools/pktgen/tcp_flows.h"
+
+struct rte_mbuf;
 
 namespace sluice::pktgen {
 
@@ -24,7 +28,9 @@ class Pod;
 struct alignas(64) LiveCounters {
   std::atomic<uint64_t> sent{0};
   std::atomic<uint64_t> received{0};
-  std::atomic<uint64_t> other{0};  // client: unmatched UDP; pod: frames not answered
+  std::atomic<uint64_t> other{0};      // client: unmatched answers; pod: frames not answered
+  std::atomic<uint64_t> completed{0};  // client, TCP connect mode: connections closed
+  std::atomic<uint64_t> failed{0};     // client, TCP: connections timed out
   std::atomic<bool> done{false};
 
   // Client: flows per endpoint now (by their latest answer) and moves away
@@ -68,10 +74,23 @@ class Client {
   // Answers from endpoints beyond this many count as received, not in shares.
   static constexpr size_t kMaxEndpoints = 1024;
 
+  // How many more requests the window lets go now (UINT16_MAX: no window).
+  // Outstanding requests with no answer for stall_cycles_ are written off,
+  // so losses do not close the window for good.
+  uint16_t windowRoom(uint64_t now);
   uint16_t sendBurst(uint64_t now, uint16_t count);
+  // TCP: the next segments of up to `count` flows, visited round robin.
+  uint16_t sendTcp(uint64_t now, uint16_t count);
+  // Writes the segment into m (its data replaced); counts it when it asks
+  // for an answer.
+  void buildTcp(rte_mbuf* m, uint32_t flow, const TcpSend& seg, uint64_t now);
   // Returns how many frames came in.
   uint16_t receive(uint64_t now, uint16_t burst);
+  // A received segment; true when m now holds the reply to send.
+  bool onTcp(rte_mbuf* m, const TcpView& view, uint64_t now);
   void onAnswer(const UdpView& view, const Probe& probe, uint64_t now);
+  // The RTT and endpoint of an answer already matched to probe.flow.
+  void recordAnswer(const Probe& probe, uint64_t now);
   uint16_t endpointIndex(const Probe& probe);
 
   const Options& options_;
@@ -90,7 +109,13 @@ class Client {
   uint64_t unmatched_ = 0;
   uint64_t skipped_ = 0;
   uint64_t send_cycles_ = 0;
+  uint64_t window_;           // 0: no bound
+  uint64_t written_off_ = 0;  // requests the window gave up waiting for
+  uint64_t last_answer_ = 0;  // clock of the latest answer
+  uint64_t stall_cycles_;
+  std::optional<TcpFlows> tcp_;  // with --proto tcp
   LatencyHistogram rtt_ns_;
+  LatencyHistogram connect_ns_;
   LiveCounters live_;
 };
 

@@ -75,6 +75,7 @@ std::string sharesText(const LiveCounters& live) {
 void reportProgress(const LiveCounters& live, bool client) {
   uint64_t last_sent = 0;
   uint64_t last_received = 0;
+  uint64_t last_completed = 0;
   auto next = std::chrono::steady_clock::now() + std::chrono::seconds(1);
   unsigned second = 0;
   while (!live.done.load(std::memory_order_acquire)) {
@@ -86,10 +87,19 @@ void reportProgress(const LiveCounters& live, bool client) {
     const uint64_t received = live.received.load(std::memory_order_relaxed);
     const uint64_t other = live.other.load(std::memory_order_relaxed);
     if (client) {
-      std::fprintf(stderr,
-                   "pktgen: %3us sent %9lu pps received %9lu pps outstanding %lu unmatched %lu%s\n",
-                   second, sent - last_sent, received - last_received,
-                   sent > received ? sent - received : 0, other, sharesText(live).c_str());
+      const uint64_t completed = live.completed.load(std::memory_order_relaxed);
+      const uint64_t failed = live.failed.load(std::memory_order_relaxed);
+      std::string tcp;
+      if (completed != 0 || failed != 0) {
+        tcp = " conn/s " + std::to_string(completed - last_completed) + " failed " +
+              std::to_string(failed);
+      }
+      last_completed = completed;
+      std::fprintf(
+          stderr,
+          "pktgen: %3us sent %9lu pps received %9lu pps outstanding %lu unmatched %lu%s%s\n",
+          second, sent - last_sent, received - last_received, sent > received ? sent - received : 0,
+          other, tcp.c_str(), sharesText(live).c_str());
     } else {
       std::fprintf(stderr, "pktgen pod: %3us received %9lu pps answered %9lu pps ignored %lu\n",
                    second, received - last_received, sent - last_sent, other);

@@ -88,6 +88,25 @@ class Parser {
         s = number(o_.flows, 1, kMaxFlows);
       } else if (name == "--rate") {
         s = number(o_.rate_pps, 0, 1'000'000'000);
+      } else if (name == "--window") {
+        s = number(o_.window, 0, 1'000'000);
+      } else if (name == "--proto") {
+        s = value([&](std::string_view v) {
+          if (v != "udp" && v != "tcp") return false;
+          o_.proto = v == "tcp" ? Proto::kTcp : Proto::kUdp;
+          return true;
+        });
+      } else if (name == "--mode") {
+        s = value([&](std::string_view v) {
+          if (v != "steady" && v != "connect") return false;
+          o_.tcp_run = v == "connect" ? TcpRun::kConnect : TcpRun::kSteady;
+          mode_given_ = true;
+          return true;
+        });
+      } else if (name == "--tcp-timeout-ms") {
+        s = number(o_.tcp_timeout_ms, 1, 60'000);
+      } else if (name == "--exchanges") {
+        s = number(o_.exchanges, 1, 255);
       } else if (name == "--size") {
         s = number(o_.frame_len, 0, kMaxFrameLen);
       } else if (name == "--drain-ms") {
@@ -196,6 +215,7 @@ class Parser {
     if (o_.destinations.empty()) return Status::error("the client role needs --dst");
     if (o_.sources.empty()) return Status::error("the client role needs --src");
     if (o_.duration_s <= 0) return Status::error("--duration must be above 0 for the client");
+    if (mode_given_ && o_.proto != Proto::kTcp) return Status::error("--mode needs --proto tcp");
     if (!o_.gateway && !o_.gateway_mac) {
       return Status::error("the client role needs --gateway IPV4 or --gateway-mac MAC");
     }
@@ -218,10 +238,16 @@ class Parser {
   size_t next_ = 0;
   std::string name_;
   std::optional<std::string_view> inline_value_;
+  bool mode_given_ = false;
   Options o_;
 };
 
 }  // namespace
+
+uint64_t effectiveWindow(const Options& o) {
+  if (o.window != 0) return o.window;
+  return o.rate_pps == 0 ? Options::kDefaultWindow : 0;
+}
 
 Result<Options> parseOptions(const std::vector<std::string>& args) {
   return Parser(args).parse();
@@ -237,12 +263,22 @@ const char* usageText() {
          "  --link-timeout S    seconds to wait for the link (default 10)\n"
          "  --duration S        client: seconds of sending (default 5);\n"
          "                      pod: seconds to run (0: until SIGINT/SIGTERM)\n"
-         "Client (UDP probes; JSON summary on stdout or to --json):\n"
+         "Client (UDP or TCP probes; JSON summary on stdout or to --json):\n"
          "  --src A[-B]         source addresses, one range per family\n"
          "  --sport P[-Q]       source ports (default 1024-65535)\n"
          "  --dst VIP:PORT      destination, repeatable; [IPV6]:PORT\n"
          "  --flows N           distinct flows (default 1, at most 10M)\n"
          "  --rate PPS          offered rate (default 0: as fast as possible)\n"
+         "  --window N          at most N requests awaiting answers (default: 1024 at\n"
+         "                      --rate 0, else no bound; 0 = default)\n"
+         "  --proto udp|tcp     probes in UDP datagrams (default) or TCP segments\n"
+         "  --mode steady|connect\n"
+         "                      tcp: one handshake per flow, then data segments\n"
+         "                      (default); or connection after connection per flow:\n"
+         "                      SYN, ACK+data, echo, FIN, FIN-ACK, ACK\n"
+         "  --exchanges N       connect: echoed data segments per connection (default 1)\n"
+         "  --tcp-timeout-ms N  tcp: a connection whose answer takes longer fails and\n"
+         "                      starts over (default 1000)\n"
          "  --size BYTES        frame length without FCS (default: the smallest)\n"
          "  --drain-ms N        wait for replies after sending (default 500)\n"
          "  --gateway IPV4      next hop, resolved by ARP from the IPv4 source\n"
@@ -251,7 +287,8 @@ const char* usageText() {
          "  --pod-port N        also run a pod on ethdev port N, polled in the client's\n"
          "                      loop on the same lcore (with --pod-address, --pod-id);\n"
          "                      its totals join the summary as \"pod\"\n"
-         "Pod (answers UDP to its addresses and ARP for them):\n"
+         "Pod (answers UDP and TCP to its addresses, ARP for them; TCP as a server\n"
+         "that keeps no state: SYN -> SYN-ACK, data -> ACK + echo, FIN -> FIN-ACK):\n"
          "  --pod-address A[,B] addresses served, repeatable\n"
          "  --pod-id N          written into every answer (default 1)\n";
 }

@@ -14,6 +14,8 @@
 namespace sluice::pktgen {
 
 enum class Role { kClient, kPod };
+enum class Proto { kUdp, kTcp };
+enum class TcpRun { kSteady, kConnect };
 
 struct Options {
   Role role = Role::kClient;
@@ -29,10 +31,19 @@ struct Options {
   PortRange source_ports;
   std::vector<Destination> destinations;
   uint64_t flows = 1;
-  uint64_t rate_pps = 0;          // 0: as fast as possible
-  unsigned frame_len = 0;         // 0: the smallest probe frame
-  unsigned drain_ms = 500;        // after sending, wait this long for replies
-  std::optional<IpAddr> gateway;  // IPv4 next hop, resolved by ARP
+  uint64_t rate_pps = 0;  // 0: as fast as possible
+  // At most this many requests awaiting their answer (0: no bound, or
+  // kDefaultWindow when rate_pps is 0), so an unpaced run measures the
+  // round trip without exhausting mbufs.
+  uint64_t window = 0;
+  static constexpr uint64_t kDefaultWindow = 1024;
+  Proto proto = Proto::kUdp;
+  TcpRun tcp_run = TcpRun::kSteady;
+  unsigned tcp_timeout_ms = 1000;  // an answer later than this fails the connection
+  unsigned exchanges = 1;          // connect: echoed data segments per connection
+  unsigned frame_len = 0;          // 0: the smallest probe frame
+  unsigned drain_ms = 500;         // after sending, wait this long for replies
+  std::optional<IpAddr> gateway;   // IPv4 next hop, resolved by ARP
   std::optional<MacAddr> gateway_mac;
 
   // Pod; in the client role too with pod_port: a pod on that second port,
@@ -41,6 +52,9 @@ struct Options {
   std::vector<IpAddr> pod_addresses;
   uint16_t pod_id = 1;
 };
+
+// The outstanding bound the client applies (see Options::window).
+uint64_t effectiveWindow(const Options& o);
 
 // Parses args (argv after "--"; no program name). The error names the option.
 Result<Options> parseOptions(const std::vector<std::string>& args);

@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "tools/pktgen/frame.h"
+#include "tools/pktgen/tcp_frame.h"
 
 namespace sluice::pktgen {
 namespace {
@@ -25,21 +26,34 @@ bool Pod::ownsAddress(const IpAddr& addr) const {
   return std::find(own.begin(), own.end(), addr) != own.end();
 }
 
-bool Pod::answer(uint8_t* data, uint16_t len) {
+uint16_t Pod::answer(uint8_t* data, uint16_t len) {
   std::span<uint8_t> frame(data, len);
   if (auto view = parseUdp(frame)) {
-    if (!ownsAddress(view->tuple.dst)) return false;
+    if (!ownsAddress(view->tuple.dst)) return 0;
     answerUdpInPlace(frame, *view, port_.mac, options_.pod_id);
     ++totals_.answered;
-    return true;
+    return len;
+  }
+  if (auto view = parseTcp(frame)) {
+    if (!ownsAddress(view->tuple.dst)) return 0;
+    const size_t answer_len = answerTcpInPlace(frame, *view, port_.mac, options_.pod_id);
+    if (answer_len == 0) {
+      // Not ignored: a final ACK or a reset is what a server takes silently.
+      ++totals_.tcp_quiet;
+      if ((view->fields.flags & kTcpRst) != 0) ++totals_.rst;
+      return 0;
+    }
+    ++totals_.answered;
+    ++totals_.tcp;
+    return static_cast<uint16_t>(answer_len);
   }
   if (auto arp = parseArp(frame)) {
-    if (arp->op != Arp::kRequest || !ownsAddress(arp->target_ip)) return false;
+    if (arp->op != Arp::kRequest || !ownsAddress(arp->target_ip)) return 0;
     answerArpInPlace(frame, *arp, port_.mac);
     ++totals_.arp;
-    return true;
+    return len;
   }
-  return false;
+  return 0;
 }
 
 uint16_t Pod::step() {
@@ -51,16 +65,22 @@ uint16_t Pod::step() {
   uint16_t n_drop = 0;
   const uint16_t n = rte_eth_rx_burst(port_.id, 0, pkts, burst);
   if (n == 0) return 0;
+  const uint64_t quiet_before = totals_.tcp_quiet;
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
-    if (answer(rte_pktmbuf_mtod(m, uint8_t*), rte_pktmbuf_data_len(m))) {
+    // Answers are built in the received frame; single-segment mbufs only.
+    const uint16_t len =
+        m->nb_segs == 1 ? answer(rte_pktmbuf_mtod(m, uint8_t*), rte_pktmbuf_data_len(m)) : 0;
+    if (len != 0) {
+      rte_pktmbuf_data_len(m) = len;
+      rte_pktmbuf_pkt_len(m) = len;
       out[n_out++] = m;
     } else {
       drop[n_drop++] = m;
     }
   }
   totals_.received += n;
-  totals_.ignored += n_drop;
+  totals_.ignored += n_drop - (totals_.tcp_quiet - quiet_before);
   if (n_out != 0) {
     const uint16_t sent = rte_eth_tx_burst(port_.id, 0, out, n_out);
     if (sent < n_out) {

@@ -19,6 +19,28 @@ double ratio(uint64_t part, uint64_t whole) {
   return whole == 0 ? 0.0 : static_cast<double>(part) / static_cast<double>(whole);
 }
 
+std::string percentiles(const LatencyHistogram& h) {
+  return "{\"p50\": " + microseconds(h.percentile(1, 2)) +
+         ", \"p99\": " + microseconds(h.percentile(99, 100)) +
+         ", \"p999\": " + microseconds(h.percentile(999, 1000)) +
+         ", \"min\": " + microseconds(h.min()) + ", \"max\": " + microseconds(h.max()) +
+         ", \"mean\": " + number(h.mean() / 1000.0, 3) + "}";
+}
+
+std::string tcpJson(const TcpReport& t, double seconds) {
+  return std::string("{\"mode\": \"") + (t.connect_mode ? "connect" : "steady") +
+         "\", \"connects\": " + std::to_string(t.connects) +
+         ", \"established\": " + std::to_string(t.established) +
+         ", \"completed\": " + std::to_string(t.completed) +
+         ", \"failed\": " + std::to_string(t.failed) + ", \"reset\": " + std::to_string(t.reset) +
+         ", \"stale\": " + std::to_string(t.stale) +
+         ", \"unfinished\": " + std::to_string(t.unfinished) +
+         ", \"segments_sent\": " + std::to_string(t.segments_sent) +
+         ", \"segments_received\": " + std::to_string(t.segments_received) +
+         ", \"connections_per_s\": " + number(static_cast<double>(t.completed) / seconds, 1) +
+         ", \"connect_us\": " + percentiles(t.connect_ns) + "}";
+}
+
 }  // namespace
 
 std::string toJson(const ClientReport& r) {
@@ -37,11 +59,7 @@ std::string toJson(const ClientReport& r) {
   j += "  \"skipped\": " + std::to_string(r.skipped) + ",\n";
   j += "  \"sent_pps\": " + number(static_cast<double>(r.sent) / seconds, 1) + ",\n";
   j += "  \"received_pps\": " + number(static_cast<double>(r.received) / seconds, 1) + ",\n";
-  j += "  \"rtt_us\": {\"p50\": " + microseconds(h.percentile(1, 2)) +
-       ", \"p99\": " + microseconds(h.percentile(99, 100)) +
-       ", \"p999\": " + microseconds(h.percentile(999, 1000)) +
-       ", \"min\": " + microseconds(h.min()) + ", \"max\": " + microseconds(h.max()) +
-       ", \"mean\": " + number(h.mean() / 1000.0, 3) + "},\n";
+  j += "  \"rtt_us\": " + percentiles(h) + ",\n";
   j += "  \"flows_answered\": " + std::to_string(r.flows_answered) + ",\n";
   j += "  \"flows_moved\": " + std::to_string(r.flows_moved) + ",\n";
   j += "  \"endpoints\": [";
@@ -62,6 +80,7 @@ std::string toJson(const ClientReport& r) {
     pod.pop_back();  // its newline
     j += ",\n  \"pod\": " + pod;
   }
+  if (r.tcp) j += ",\n  \"tcp\": " + tcpJson(*r.tcp, seconds);
   j += "\n}\n";
   return j;
 }
@@ -70,7 +89,9 @@ std::string toJson(const PodTotals& t) {
   return "{\"received\": " + std::to_string(t.received) +
          ", \"answered\": " + std::to_string(t.answered) + ", \"arp\": " + std::to_string(t.arp) +
          ", \"ignored\": " + std::to_string(t.ignored) +
-         ", \"tx_failed\": " + std::to_string(t.tx_failed) + "}\n";
+         ", \"tx_failed\": " + std::to_string(t.tx_failed) + ", \"tcp\": " + std::to_string(t.tcp) +
+         ", \"tcp_quiet\": " + std::to_string(t.tcp_quiet) + ", \"rst\": " + std::to_string(t.rst) +
+         ", \"nd\": " + std::to_string(t.nd) + "}\n";
 }
 
 }  // namespace sluice::pktgen

@@ -26,10 +26,29 @@ struct EndpointShare {
 // in the client's process.
 struct PodTotals {
   uint64_t received = 0;   // frames in
-  uint64_t answered = 0;   // UDP answers sent
+  uint64_t answered = 0;   // UDP and TCP answers sent
   uint64_t arp = 0;        // ARP replies sent
-  uint64_t ignored = 0;    // frames not for us, or not UDP/ARP
+  uint64_t ignored = 0;    // frames not for us, or not UDP/TCP/ARP
   uint64_t tx_failed = 0;  // answers the tx queue did not take
+  uint64_t tcp = 0;        // of answered: TCP (SYN-ACK, echo, FIN-ACK)
+  uint64_t tcp_quiet = 0;  // TCP for us that needs no answer (final ACK, RST)
+  uint64_t rst = 0;        // of tcp_quiet: resets
+  uint64_t nd = 0;         // IPv6 neighbor advertisements sent
+};
+
+// The client's TCP figures (--proto tcp).
+struct TcpReport {
+  bool connect_mode = false;
+  uint64_t connects = 0;     // SYNs opening a connection
+  uint64_t established = 0;  // SYN-ACKs accepted
+  uint64_t completed = 0;    // connect mode: closed by the final ACK
+  uint64_t failed = 0;       // timed out waiting for an answer
+  uint64_t reset = 0;        // reset by the other side
+  uint64_t stale = 0;        // ours but not awaited (late, duplicate)
+  uint64_t unfinished = 0;   // still waiting for an answer at the end
+  uint64_t segments_sent = 0;
+  uint64_t segments_received = 0;
+  LatencyHistogram connect_ns;  // SYN to SYN-ACK
 };
 
 struct ClientReport {
@@ -45,15 +64,21 @@ struct ClientReport {
   LatencyHistogram rtt_ns;
   std::vector<EndpointShare> endpoints;
   std::optional<PodTotals> pod;  // the in-process pod (--pod-port), if any
+  std::optional<TcpReport> tcp;
 };
 
 // The report as one JSON object: sent, received, lost, loss ratio, pps,
 // rtt_us {p50, p99, p999, min, max, mean}, endpoints [{pod, address, flows,
 // share, replies, moved_away, moved_in}] with share = flows / flows_answered,
-// and "pod": {...} (as below) when the pod ran in the same process.
+// "pod": {...} (as below) when the pod ran in the same process, and with TCP
+// "tcp": {mode, connects, established, completed, failed, reset, stale,
+// unfinished, segments_sent, segments_received, connections_per_s,
+// connect_us {p50, p99, p999, min, max, mean}}. With TCP, sent and received
+// count the segments that ask for an answer (SYN, data, FIN) and the answers.
 std::string toJson(const ClientReport& report);
 
-// {"received", "answered", "arp", "ignored", "tx_failed"} on one line.
+// {"received", "answered", "arp", "ignored", "tx_failed", "tcp",
+// "tcp_quiet", "rst", "nd"} on one line.
 std::string toJson(const PodTotals& totals);
 
 }  // namespace sluice::pktgen

@@ -110,6 +110,46 @@ TEST(Options, ErrorsNameTheOption) {
             "--pod-port: bad value '70000'");
 }
 
+TEST(Options, TcpAndWindow) {
+  const std::vector<std::string> base = {"--src",         "10.0.0.2",  "--dst",
+                                         "10.96.0.10:80", "--gateway", "10.0.0.1"};
+  auto with = [&](std::vector<std::string> extra) {
+    extra.insert(extra.begin(), base.begin(), base.end());
+    return parse(extra);
+  };
+  auto udp = with({});
+  ASSERT_TRUE(udp);
+  EXPECT_EQ(udp->proto, Proto::kUdp);
+  EXPECT_EQ(effectiveWindow(*udp), Options::kDefaultWindow);  // --rate 0
+  auto paced = with({"--rate", "1000"});
+  ASSERT_TRUE(paced);
+  EXPECT_EQ(effectiveWindow(*paced), 0u);
+  auto windowed = with({"--rate", "1000", "--window", "64"});
+  ASSERT_TRUE(windowed);
+  EXPECT_EQ(effectiveWindow(*windowed), 64u);
+
+  auto tcp =
+      with({"--proto", "tcp", "--mode", "connect", "--exchanges", "3", "--tcp-timeout-ms", "250"});
+  ASSERT_TRUE(tcp) << tcp.status().message();
+  EXPECT_EQ(tcp->proto, Proto::kTcp);
+  EXPECT_EQ(tcp->tcp_run, TcpRun::kConnect);
+  EXPECT_EQ(tcp->exchanges, 3u);
+  EXPECT_EQ(tcp->tcp_timeout_ms, 250u);
+  auto steady = with({"--proto=tcp"});
+  ASSERT_TRUE(steady);
+  EXPECT_EQ(steady->tcp_run, TcpRun::kSteady);
+
+  auto error = [&](std::vector<std::string> extra) {
+    auto r = with(std::move(extra));
+    return r ? std::string("(parsed)") : r.status().message();
+  };
+  EXPECT_EQ(error({"--mode", "connect"}), "--mode needs --proto tcp");
+  EXPECT_EQ(error({"--proto", "sctp"}), "--proto: bad value 'sctp'");
+  EXPECT_EQ(error({"--proto", "tcp", "--mode", "burst"}), "--mode: bad value 'burst'");
+  EXPECT_EQ(error({"--exchanges", "0"}), "--exchanges: bad value '0'");
+  EXPECT_EQ(error({"--tcp-timeout-ms", "0"}), "--tcp-timeout-ms: bad value '0'");
+}
+
 TEST(Options, ClientWithItsOwnPod) {
   auto o = parse({"--src", "10.0.0.2", "--dst", "10.96.0.10:53", "--gateway", "10.0.0.1",
                   "--pod-port", "1", "--pod-address", "10.244.0.11,10.244.0.12", "--pod-id", "3"});

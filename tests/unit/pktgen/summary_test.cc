@@ -38,7 +38,7 @@ TEST(Summary, Json) {
     {"pod": 1, "address": "10.80.0.11", "flows": 3, "share": 0.7500, "replies": 1500, "moved_away": 0, "moved_in": 1},
     {"pod": 1, "address": null, "flows": 1, "share": 0.2500, "replies": 490, "moved_away": 1, "moved_in": 0}
   ],
-  "pod": {"received": 2000, "answered": 1990, "arp": 2, "ignored": 5, "tx_failed": 10}
+  "pod": {"received": 2000, "answered": 1990, "arp": 2, "ignored": 5, "tx_failed": 10, "tcp": 0, "tcp_quiet": 0, "rst": 0, "nd": 0}
 }
 )";
   EXPECT_EQ(toJson(r), expected);
@@ -53,8 +53,41 @@ TEST(Summary, EmptyRun) {
 }
 
 TEST(Summary, PodJson) {
-  EXPECT_EQ(toJson(PodTotals{7, 5, 1, 1, 0}),
-            "{\"received\": 7, \"answered\": 5, \"arp\": 1, \"ignored\": 1, \"tx_failed\": 0}\n");
+  EXPECT_EQ(toJson(PodTotals{7, 5, 1, 1, 0, 3, 2, 1, 4}),
+            "{\"received\": 7, \"answered\": 5, \"arp\": 1, \"ignored\": 1, \"tx_failed\": 0, "
+            "\"tcp\": 3, \"tcp_quiet\": 2, \"rst\": 1, \"nd\": 4}\n");
+}
+
+TEST(Summary, TcpJson) {
+  ClientReport r;
+  r.duration_s = 2;
+  r.sent = 30;
+  r.received = 29;
+  TcpReport t;
+  t.connect_mode = true;
+  t.connects = 11;
+  t.established = 10;
+  t.completed = 9;
+  t.failed = 1;
+  t.reset = 0;
+  t.stale = 2;
+  t.unfinished = 1;
+  t.segments_sent = 40;
+  t.segments_received = 29;
+  for (uint64_t ns = 1000; ns <= 99'000; ns += 1000) t.connect_ns.record(ns);
+  r.tcp = t;
+  const std::string j = toJson(r);
+  const std::string expected =
+      "  \"tcp\": {\"mode\": \"connect\", \"connects\": 11, \"established\": 10, "
+      "\"completed\": 9, \"failed\": 1, \"reset\": 0, \"stale\": 2, \"unfinished\": 1, "
+      "\"segments_sent\": 40, \"segments_received\": 29, \"connections_per_s\": 4.5, "
+      "\"connect_us\": {\"p50\": ";
+  const size_t at = j.find("  \"tcp\"");
+  ASSERT_NE(at, std::string::npos) << j;
+  EXPECT_EQ(j.substr(at, expected.size()), expected);
+  EXPECT_NE(j.find("\"min\": 1.000", at), std::string::npos) << j;
+  EXPECT_EQ(j.find("\"tcp\"", at + 4), std::string::npos);  // once
+  EXPECT_EQ(j.substr(j.size() - 5), "}}\n}\n");
 }
 
 }  // namespace
