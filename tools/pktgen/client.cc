@@ -57,6 +57,7 @@ TcpFlowConfig tcpConfig(const Options& o) {
   c.timeout = o.tcp_timeout_ms * rte_get_tsc_hz() / 1000;
   c.exchanges = static_cast<uint8_t>(o.exchanges);
   c.frame_len = o.frame_len;
+  c.new_port = o.next_port;
   c.ports = o.source_ports;
   return c;
 }

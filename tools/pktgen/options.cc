@@ -105,6 +105,13 @@ class Parser {
         });
       } else if (name == "--tcp-timeout-ms") {
         s = number(o_.tcp_timeout_ms, 1, 60'000);
+      } else if (name == "--connect-ports") {
+        s = value([&](std::string_view v) {
+          if (v != "same" && v != "next") return false;
+          o_.next_port = v == "next";
+          ports_given_ = true;
+          return true;
+        });
       } else if (name == "--exchanges") {
         s = number(o_.exchanges, 1, 255);
       } else if (name == "--size") {
@@ -216,6 +223,9 @@ class Parser {
     if (o_.sources.empty()) return Status::error("the client role needs --src");
     if (o_.duration_s <= 0) return Status::error("--duration must be above 0 for the client");
     if (mode_given_ && o_.proto != Proto::kTcp) return Status::error("--mode needs --proto tcp");
+    if (ports_given_ && o_.tcp_run != TcpRun::kConnect) {
+      return Status::error("--connect-ports needs --mode connect");
+    }
     if (!o_.gateway && !o_.gateway_mac) {
       return Status::error("the client role needs --gateway IPV4 or --gateway-mac MAC");
     }
@@ -239,6 +249,7 @@ class Parser {
   std::string name_;
   std::optional<std::string_view> inline_value_;
   bool mode_given_ = false;
+  bool ports_given_ = false;
   Options o_;
 };
 
@@ -277,6 +288,11 @@ const char* usageText() {
          "                      (default); or connection after connection per flow:\n"
          "                      SYN, ACK+data, echo, FIN, FIN-ACK, ACK\n"
          "  --exchanges N       connect: echoed data segments per connection (default 1)\n"
+         "  --connect-ports same|next\n"
+         "                      connect: each connection on the flow's own tuple\n"
+         "                      (default; the gateway reopens its entry) or from the\n"
+         "                      flow's next source port (a new entry each time;\n"
+         "                      flows then move between endpoints by design)\n"
          "  --tcp-timeout-ms N  tcp: a connection whose answer takes longer fails and\n"
          "                      starts over (default 1000)\n"
          "  --size BYTES        frame length without FCS (default: the smallest)\n"

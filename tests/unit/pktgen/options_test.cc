@@ -143,6 +143,12 @@ TEST(Options, TcpAndWindow) {
     auto r = with(std::move(extra));
     return r ? std::string("(parsed)") : r.status().message();
   };
+  EXPECT_FALSE(tcp->next_port);
+  auto next = with({"--proto", "tcp", "--mode", "connect", "--connect-ports", "next"});
+  ASSERT_TRUE(next);
+  EXPECT_TRUE(next->next_port);
+  EXPECT_EQ(error({"--proto", "tcp", "--connect-ports", "next"}),
+            "--connect-ports needs --mode connect");
   EXPECT_EQ(error({"--mode", "connect"}), "--mode needs --proto tcp");
   EXPECT_EQ(error({"--proto", "sctp"}), "--proto: bad value 'sctp'");
   EXPECT_EQ(error({"--proto", "tcp", "--mode", "burst"}), "--mode: bad value 'burst'");
