@@ -8,6 +8,11 @@
 #
 #   pktgen client --memif-- p0 [sluiced] p1 --memif-- pktgen pod
 #   192.168.N.2     192.168.N.1  10.N.0.1          10.N.0.11-13
+#   fd00:N::2       fd00:N::1    fd00:N:1::1       fd00:N:1::11-13
+#
+# sluiced knows the client's and the pods' IPv4 MACs as static neighbors; it
+# finds IPv6 neighbors by solicitation, as the client finds sluiced's MACs
+# (ARP, solicitation).
 
 failures=0
 sluiced_pid=""
@@ -30,20 +35,36 @@ pg_cleanup() {
 # nothing outlives the test), 4096-slot rings to ride out scheduling stalls.
 memif() { echo "net_memif$1,role=$2,socket=$tmp/$3.sock,socket-abstract=no,rsize=12,mac=$4"; }
 
-# pg_network N MACBYTE: sets endpoints (10.N.0.11-13), sluiced_mac,
-# client_mac and pod_mac (02:MACBYTE:...) for subnet number N.
+# pg_network N MACBYTE: sets endpoints (10.N.0.11-13), endpoints6
+# (fd00:N:1::11-13), sluiced_mac, client_mac and pod_mac (02:MACBYTE:...) for
+# subnet number N.
 pg_network() {
   net=$1
   endpoints=("10.$net.0.11" "10.$net.0.12" "10.$net.0.13")
+  endpoints6=("fd00:$net:1::11" "fd00:$net:1::12" "fd00:$net:1::13")
   sluiced_mac=02:$2:00:00:00:01
   sluiced_pod_mac=02:$2:00:00:01:01
   client_mac=02:$2:00:00:00:02
   pod_mac=02:$2:00:00:01:02
 }
 
-# pg_start_sluiced PROTO VIP PORT TARGET_PORT: writes $tmp/sluiced.conf (after
-# pg_network) and starts sluiced; exits the test when it does not come up.
+# pg_start_sluiced PROTO VIP PORT TARGET_PORT [VIP6]: writes
+# $tmp/sluiced.conf (after pg_network) with the service on VIP (endpoints)
+# and, given VIP6, the same on VIP6 (endpoints6), and starts sluiced; exits
+# the test when it does not come up.
 pg_start_sluiced() {
+  local service6=""
+  if (($# > 4)); then
+    service6=",
+  {
+    vip = \"$5\"; port = $3; protocol = \"$1\"; mode = \"fullnat\";
+    endpoints = (
+      { address = \"${endpoints6[0]}\"; port = $4; },
+      { address = \"${endpoints6[1]}\"; port = $4; },
+      { address = \"${endpoints6[2]}\"; port = $4; }
+    );
+  }"
+  fi
   cat >"$tmp/sluiced.conf" <<EOF
 log_level = "info";
 eal = {
@@ -64,7 +85,9 @@ workers = (
 );
 addresses = (
   { port = "p0"; address = "192.168.$net.1/24"; },
-  { port = "p1"; address = "10.$net.0.1/24"; }
+  { port = "p0"; address = "fd00:$net::1/64"; },
+  { port = "p1"; address = "10.$net.0.1/24"; },
+  { port = "p1"; address = "fd00:$net:1::1/64"; }
 );
 neighbors = (
   { port = "p0"; address = "192.168.$net.2"; mac = "$client_mac"; },
@@ -72,7 +95,7 @@ neighbors = (
   { port = "p1"; address = "${endpoints[1]}"; mac = "$pod_mac"; },
   { port = "p1"; address = "${endpoints[2]}"; mac = "$pod_mac"; }
 );
-snat = [ "10.$net.0.1" ];
+snat = [ "10.$net.0.1", "fd00:$net:1::1" ];
 services = (
   {
     vip = "$2"; port = $3; protocol = "$1"; mode = "fullnat";
@@ -81,7 +104,7 @@ services = (
       { address = "${endpoints[1]}"; port = $4; },
       { address = "${endpoints[2]}"; port = $4; }
     );
-  }
+  }$service6
 );
 EOF
   "$sluiced" --config "$tmp/sluiced.conf" >"$tmp/sluiced.log" 2>&1 &

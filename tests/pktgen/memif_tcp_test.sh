@@ -16,6 +16,7 @@
 # sluiced's conntrack follows every segment's flags, so this fails if
 # pktgen's seq/ack, flags or checksums are wrong (sluiced drops or resets).
 #
+#   steady-v6: steady over IPv6 (300 flows), neighbors found by solicitation.
 # Checks per run: every answer-seeking segment answered (no loss, nothing
 # unmatched or stale), no failed or reset connections, every flow answered,
 # each endpoint within +-30% of an even share of flows (5 standard deviations
@@ -54,22 +55,28 @@ pg_network 82 5e
 trap pg_cleanup EXIT
 trap 'exit 1' INT TERM
 
-pg_start_sluiced tcp "$vip" 80 8080
+vip6=fd00:98::20
+pg_start_sluiced tcp "$vip" 80 8080 "$vip6"
 
 # run_client NAME FLOWS SPORTS ARGS...: one pktgen process, client on port 0
-# and pod on port 1, one worker lcore on CPU 0 (sluiced's worker has CPU 1).
+# and pod on port 1 (serving both families), one worker lcore on CPU 0
+# (sluiced's worker has CPU 1). IPv4 unless the name ends in -v6.
 run_client() {
   local name=$1 flows=$2 sports=$3
   shift 3
+  local src=192.168.82.2 dst=$vip:80 gateway=192.168.82.1 expect=("${endpoints[@]}")
+  if [[ $name == *-v6 ]]; then
+    src=fd00:82::2 dst="[$vip6]:80" gateway=fd00:82::1 expect=("${endpoints6[@]}")
+  fi
   # shellcheck disable=SC2046 # the EAL arguments are words
   timeout 60 "$pktgen" --no-huge -m 256 --no-pci --no-telemetry --file-prefix "$prefix-gen" \
     --lcores 0@0,1@0 --vdev "$(memif 0 client p0 "$client_mac")" \
     --vdev "$(memif 1 client p1 "$pod_mac")" -- \
     --role client --port 0 --pod-port 1 --pod-address "$(
       IFS=,
-      echo "${endpoints[*]}"
-    )" --pod-id 7 --src 192.168.82.2 --sport "$sports" --dst "$vip:80" --flows "$flows" \
-    --rate $rate --duration $duration --gateway 192.168.82.1 --idle-sleep-us 20 \
+      echo "${endpoints[*]},${endpoints6[*]}"
+    )" --pod-id 7 --src "$src" --sport "$sports" --dst "$dst" --flows "$flows" \
+    --rate $rate --duration $duration --gateway "$gateway" --idle-sleep-us 20 \
     --proto tcp --json "$tmp/$name.json" "$@" >"$tmp/$name.log" 2>&1 &
   wait $!
   local rc=$?
@@ -81,7 +88,7 @@ run_client() {
   fi
   cat "$tmp/$name.json"
   # One line per verdict, "ok: ..." or "FAIL: ...".
-  "$topo_python" - "$tmp/$name.json" "$name" "$flows" "$rate" "$duration" "${endpoints[@]}" <<'EOF' >"$tmp/$name.verdicts" || fail "$name: summary check crashed"
+  "$topo_python" - "$tmp/$name.json" "$name" "$flows" "$rate" "$duration" "${expect[@]}" <<'EOF' >"$tmp/$name.verdicts" || fail "$name: summary check crashed"
 import json, sys
 
 path, name, flows, rate, duration, *endpoints = sys.argv[1:]
@@ -119,6 +126,9 @@ check(pod["tcp"] == s["sent"] and pod["tx_failed"] == 0 and pod["ignored"] == 0,
       f"tx_failed {pod['tx_failed']}")
 p = s["rtt_us"]
 check(0 < p["p50"] <= p["p99"] <= p["max"], f"echo rtt p50 {p['p50']} <= p99 {p['p99']} us")
+if name.endswith("-v6"):
+    check(pod["nd"] >= len(endpoints),
+          f"pod answered {pod['nd']} neighbor solicitations for {len(endpoints)} endpoints")
 if mode == "steady":
     check(t["connects"] == flows, f"one handshake per flow: {t['connects']}")
     # The handshake's ACK carries the first data, so nothing is taken quietly.
@@ -142,5 +152,13 @@ EOF
 run_client steady 600 10000-19999
 run_client connect 300 20000-29999 --mode connect
 run_client connect-next 300 30000-39999 --mode connect --connect-ports next
+# Over IPv6: the client finds sluiced by neighbor solicitation, sluiced finds
+# the pods the same way (the in-process pod answers).
+run_client steady-v6 300 40000-49999
+if grep -q "^pktgen: gateway fd00:82::1 is at $sluiced_mac" "$tmp/steady-v6.log"; then
+  pass "steady-v6: the client resolved its IPv6 gateway by neighbor solicitation"
+else
+  fail "steady-v6: no IPv6 gateway resolution in the client's log"
+fi
 
 pg_finish

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <string>
 
+#include "tools/pktgen/nd_frame.h"
 #include "tools/pktgen/pacer.h"
 #include "tools/pktgen/pod.h"
 
@@ -45,6 +46,52 @@ bool answerArp(rte_mbuf* m, const std::vector<AddrRange>& own, const MacAddr& ma
   return true;
 }
 
+// Answers a neighbor solicitation for one of `own`: m then holds the
+// advertisement to send (its data replaced).
+bool answerSolicitation(rte_mbuf* m, const std::vector<AddrRange>& own, const MacAddr& mac) {
+  auto ns = parseNd(frameOf(m));
+  if (!ns || ns->type != Nd::kSolicitation || !owns(own, ns->target)) return false;
+  rte_pktmbuf_reset(m);
+  auto* data = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kNdFrameLen));
+  return data != nullptr && buildNeighborAdvertisement({data, kNdFrameLen}, *ns, mac) != 0;
+}
+
+// An ARP request or neighbor solicitation for one of `own`, answered in m.
+bool answerNeighbor(rte_mbuf* m, const std::vector<AddrRange>& own, const MacAddr& mac) {
+  return answerArp(m, own, mac) || answerSolicitation(m, own, mac);
+}
+
+// Who-has `gateway` from `source` into a new mbuf: ARP for IPv4, a neighbor
+// solicitation for IPv6. nullptr when the pool is empty.
+rte_mbuf* gatewayRequest(const Port& port, const IpAddr& source, const IpAddr& gateway) {
+  rte_mbuf* m = rte_pktmbuf_alloc(port.pool);
+  const size_t len = gateway.isV4() ? kMinEthFrame : kNdFrameLen;
+  auto* data = m == nullptr ? nullptr : reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, len));
+  if (data == nullptr) {
+    rte_pktmbuf_free(m);
+    return nullptr;
+  }
+  std::memset(data, 0, len);
+  if (gateway.isV4()) {
+    buildArpRequest({data, len}, port.mac, source, gateway);
+  } else {
+    buildNeighborSolicitation({data, len}, port.mac, source, gateway);
+  }
+  return m;
+}
+
+// The gateway's MAC if m is its ARP reply or neighbor advertisement.
+std::optional<MacAddr> gatewayAnswer(rte_mbuf* m, const IpAddr& gateway) {
+  if (gateway.isV4()) {
+    auto arp = parseArp(frameOf(m));
+    if (arp && arp->op == Arp::kReply && arp->sender_ip == gateway) return arp->sender_mac;
+    return std::nullopt;
+  }
+  auto na = parseNd(frameOf(m));
+  if (!na || na->type != Nd::kAdvertisement || na->target != gateway) return std::nullopt;
+  return na->link_addr ? *na->link_addr : na->eth_src;
+}
+
 // SYN, FIN and data ask for an answer; the ACK after a SYN-ACK or FIN-ACK
 // does not.
 bool asksAnswer(const TcpSend& seg) {
@@ -77,24 +124,15 @@ Result<MacAddr> resolveGateway(const Port& port, const IpAddr& source, const IpA
   uint64_t next_request = 0;
   while (!stop.load() && rte_rdtsc() < deadline) {
     if (rte_rdtsc() >= next_request) {
-      rte_mbuf* m = rte_pktmbuf_alloc(port.pool);
-      uint8_t* data = m == nullptr ? nullptr : rte_pktmbuf_mtod(m, uint8_t*);
-      if (data != nullptr && rte_pktmbuf_append(m, kMinEthFrame) != nullptr) {
-        std::memset(data, 0, kMinEthFrame);
-        buildArpRequest({data, kMinEthFrame}, port.mac, source, gateway);
-        sendAll(port.id, &m, 1);
-      } else {
-        rte_pktmbuf_free(m);
-      }
+      if (rte_mbuf* m = gatewayRequest(port, source, gateway)) sendAll(port.id, &m, 1);
       next_request = rte_rdtsc() + hz / 5;
     }
     rte_mbuf* pkts[32];
     const uint16_t n = rte_eth_rx_burst(port.id, 0, pkts, 32);
     std::optional<MacAddr> found;
     for (uint16_t i = 0; i < n; ++i) {
-      auto arp = parseArp(frameOf(pkts[i]));
-      if (arp && arp->op == Arp::kReply && arp->sender_ip == gateway) found = arp->sender_mac;
-      if (answerArp(pkts[i], own, port.mac)) {
+      if (auto mac = gatewayAnswer(pkts[i], gateway)) found = mac;
+      if (answerNeighbor(pkts[i], own, port.mac)) {
         sendAll(port.id, &pkts[i], 1);
       } else {
         rte_pktmbuf_free(pkts[i]);
@@ -103,7 +141,8 @@ Result<MacAddr> resolveGateway(const Port& port, const IpAddr& source, const IpA
     if (found) return *found;
     rte_delay_us_sleep(1000);
   }
-  return Status::error("no ARP reply from gateway " + gateway.toString() + " within " +
+  return Status::error(std::string(gateway.isV4() ? "no ARP reply" : "no neighbor advertisement") +
+                       " from gateway " + gateway.toString() + " within " +
                        std::to_string(timeout_s) + " s");
 }
 
@@ -279,7 +318,7 @@ uint16_t Client::receive(uint64_t now, uint16_t burst) {
       } else {
         ++unmatched_;
       }
-    } else if (answerArp(m, options_.sources, port_.mac)) {
+    } else if (answerNeighbor(m, options_.sources, port_.mac)) {
       replies[n_replies++] = m;
       continue;
     }

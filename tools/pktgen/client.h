@@ -44,8 +44,9 @@ struct alignas(64) LiveCounters {
   char endpoint_label[kEndpoints][kLabelLen] = {};
 };
 
-// Asks for `gateway`'s MAC from `source` every 200 ms until an ARP reply
-// comes, timeout_s passes or `stop` is set. Answers ARP for `own` meanwhile.
+// Asks for `gateway`'s MAC from `source` every 200 ms (ARP for IPv4, a
+// neighbor solicitation for IPv6) until the answer comes, timeout_s passes or
+// `stop` is set. Answers ARP and solicitations for `own` meanwhile.
 // Runs on the calling lcore before the worker starts.
 Result<MacAddr> resolveGateway(const Port& port, const IpAddr& source, const IpAddr& gateway,
                                const std::vector<AddrRange>& own, unsigned timeout_s,

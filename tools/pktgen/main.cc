@@ -140,7 +140,7 @@ Status runClient(const Options& o, const Port& port, const Port* pod_port, unsig
   } else {
     IpAddr source;
     for (const AddrRange& r : o.sources) {
-      if (r.first.isV4()) source = r.first;
+      if (r.first.family == o.gateway->family) source = r.first;
     }
     auto resolved = resolveGateway(port, source, *o.gateway, o.sources, kResolveTimeoutS, g_stop);
     if (!resolved) return resolved.status();

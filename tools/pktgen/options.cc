@@ -121,7 +121,7 @@ class Parser {
       } else if (name == "--gateway") {
         s = value([&](std::string_view v) {
           o_.gateway = IpAddr::parse(v);
-          return o_.gateway && o_.gateway->isV4();
+          return o_.gateway && !o_.gateway->isMulticast() && !o_.gateway->isUnspecified();
         });
       } else if (name == "--gateway-mac") {
         s = value([&](std::string_view v) {
@@ -227,12 +227,16 @@ class Parser {
       return Status::error("--connect-ports needs --mode connect");
     }
     if (!o_.gateway && !o_.gateway_mac) {
-      return Status::error("the client role needs --gateway IPV4 or --gateway-mac MAC");
+      return Status::error("the client role needs --gateway IP or --gateway-mac MAC");
     }
-    bool has_v4_source = false;
-    for (const AddrRange& r : o_.sources) has_v4_source |= r.first.isV4();
-    if (o_.gateway && !o_.gateway_mac && !has_v4_source) {
-      return Status::error("--gateway is resolved by ARP from an IPv4 --src; use --gateway-mac");
+    bool has_source = false;
+    for (const AddrRange& r : o_.sources) {
+      has_source |= o_.gateway && r.first.family == o_.gateway->family;
+    }
+    if (o_.gateway && !o_.gateway_mac && !has_source) {
+      return Status::error(
+          "--gateway is resolved from a --src of its family (ARP, or neighbor solicitation for "
+          "IPv6); use --gateway-mac");
     }
     for (const Destination& d : o_.destinations) {
       const size_t min = minProbeFrameLen(d.addr.family);
@@ -297,14 +301,16 @@ const char* usageText() {
          "                      starts over (default 1000)\n"
          "  --size BYTES        frame length without FCS (default: the smallest)\n"
          "  --drain-ms N        wait for replies after sending (default 500)\n"
-         "  --gateway IPV4      next hop, resolved by ARP from the IPv4 source\n"
+         "  --gateway IP        next hop, resolved from the source of its family: by\n"
+         "                      ARP (IPv4) or neighbor solicitation (IPv6)\n"
          "  --gateway-mac MAC   next hop MAC (skips ARP)\n"
          "  --json FILE         write the summary here instead of stdout\n"
          "  --pod-port N        also run a pod on ethdev port N, polled in the client's\n"
          "                      loop on the same lcore (with --pod-address, --pod-id);\n"
          "                      its totals join the summary as \"pod\"\n"
-         "Pod (answers UDP and TCP to its addresses, ARP for them; TCP as a server\n"
-         "that keeps no state: SYN -> SYN-ACK, data -> ACK + echo, FIN -> FIN-ACK):\n"
+         "Pod (answers UDP and TCP to its addresses, ARP and neighbor solicitations\n"
+         "for them; TCP as a server that keeps no state: SYN -> SYN-ACK,\n"
+         "data -> ACK + echo, FIN -> FIN-ACK):\n"
          "  --pod-address A[,B] addresses served, repeatable\n"
          "  --pod-id N          written into every answer (default 1)\n";
 }

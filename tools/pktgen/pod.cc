@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "tools/pktgen/frame.h"
+#include "tools/pktgen/nd_frame.h"
 #include "tools/pktgen/tcp_frame.h"
 
 namespace sluice::pktgen {
@@ -26,7 +27,7 @@ bool Pod::ownsAddress(const IpAddr& addr) const {
   return std::find(own.begin(), own.end(), addr) != own.end();
 }
 
-uint16_t Pod::answer(uint8_t* data, uint16_t len) {
+uint16_t Pod::answer(uint8_t* data, uint16_t len, uint16_t room) {
   std::span<uint8_t> frame(data, len);
   if (auto view = parseUdp(frame)) {
     if (!ownsAddress(view->tuple.dst)) return 0;
@@ -53,6 +54,14 @@ uint16_t Pod::answer(uint8_t* data, uint16_t len) {
     ++totals_.arp;
     return len;
   }
+  if (auto ns = parseNd(frame)) {
+    // The advertisement replaces the solicitation, which may be shorter.
+    if (ns->type != Nd::kSolicitation || !ownsAddress(ns->target)) return 0;
+    const size_t na_len = buildNeighborAdvertisement({data, room}, *ns, port_.mac);
+    if (na_len == 0) return 0;
+    ++totals_.nd;
+    return static_cast<uint16_t>(na_len);
+  }
   return 0;
 }
 
@@ -69,8 +78,9 @@ uint16_t Pod::step() {
   for (uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = pkts[i];
     // Answers are built in the received frame; single-segment mbufs only.
+    const uint16_t room = static_cast<uint16_t>(rte_pktmbuf_data_len(m) + rte_pktmbuf_tailroom(m));
     const uint16_t len =
-        m->nb_segs == 1 ? answer(rte_pktmbuf_mtod(m, uint8_t*), rte_pktmbuf_data_len(m)) : 0;
+        m->nb_segs == 1 ? answer(rte_pktmbuf_mtod(m, uint8_t*), rte_pktmbuf_data_len(m), room) : 0;
     if (len != 0) {
       rte_pktmbuf_data_len(m) = len;
       rte_pktmbuf_pkt_len(m) = len;

@@ -1,7 +1,8 @@
 // The pod role: answers every UDP datagram sent to one of its addresses by
 // sending it back with addresses and ports swapped and, in a probe, its pod id
 // and the address it was reached at; answers TCP as a server that keeps no
-// state (see answerTcpInPlace); answers ARP for those addresses. run() is the
+// state (see answerTcpInPlace); answers ARP and neighbor solicitations for
+// those addresses. run() is the
 // worker lcore's loop, step() one turn of it.
 #pragma once
 
@@ -32,9 +33,9 @@ class Pod {
 
  private:
   bool ownsAddress(const IpAddr& addr) const;
-  // Turns the frame into its answer in place and returns its length (at
-  // most len); 0 when there is nothing to send.
-  uint16_t answer(uint8_t* data, uint16_t len);
+  // Turns the frame (len bytes, room to grow to) into its answer in place
+  // and returns the answer's length; 0 when there is nothing to send.
+  uint16_t answer(uint8_t* data, uint16_t len, uint16_t room);
 
   const Options& options_;
   const Port& port_;

@@ -88,9 +88,18 @@ TEST(Options, ErrorsNameTheOption) {
   EXPECT_NE(with({"--src", "10.0.0.9-10.0.0.1"}).find("--src: '10.0.0.9-10.0.0.1'"),
             std::string::npos);
   EXPECT_EQ(errorOf({"--src", "10.0.0.2", "--dst", "10.96.0.10:53"}),
-            "the client role needs --gateway IPV4 or --gateway-mac MAC");
+            "the client role needs --gateway IP or --gateway-mac MAC");
+  const char* kNoSource =
+      "--gateway is resolved from a --src of its family (ARP, or neighbor solicitation for IPv6); "
+      "use --gateway-mac";
   EXPECT_EQ(errorOf({"--src", "fd00::2", "--dst", "[fd00::10]:53", "--gateway", "10.0.0.1"}),
-            "--gateway is resolved by ARP from an IPv4 --src; use --gateway-mac");
+            kNoSource);
+  EXPECT_EQ(errorOf({"--src", "10.0.0.2", "--dst", "10.96.0.10:53", "--gateway", "fd00::1"}),
+            kNoSource);
+  EXPECT_EQ(errorOf({"--src", "fd00::2", "--dst", "[fd00::10]:53", "--gateway", "fd00::1"}),
+            "(parsed)");
+  EXPECT_EQ(errorOf({"--src", "fd00::2", "--dst", "[fd00::10]:53", "--gateway", "ff02::1"}),
+            "--gateway: bad value 'ff02::1'");
   EXPECT_EQ(errorOf({"--role", "pod"}), "the pod role needs --pod-address");
   EXPECT_EQ(errorOf({"--role", "pod", "--pod-address", "10.0.0.1,10.0.0.1"}),
             "--pod-address 10.0.0.1 given twice");
