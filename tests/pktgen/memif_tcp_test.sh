@@ -77,7 +77,7 @@ run_client() {
       echo "${endpoints[*]},${endpoints6[*]}"
     )" --pod-id 7 --src "$src" --sport "$sports" --dst "$dst" --flows "$flows" \
     --rate $rate --duration $duration --gateway "$gateway" --idle-sleep-us 20 \
-    --proto tcp --json "$tmp/$name.json" "$@" >"$tmp/$name.log" 2>&1 &
+    --proto tcp --json "$tmp/$name.json" --progress-json "$tmp/$name.progress" "$@" >"$tmp/$name.log" 2>&1 &
   wait $!
   local rc=$?
   grep -E '^pktgen' "$tmp/$name.log"
@@ -124,6 +124,10 @@ pod = s["pod"]
 check(pod["tcp"] == s["sent"] and pod["tx_failed"] == 0 and pod["ignored"] == 0,
       f"pod answered {pod['tcp']} of {s['sent']} segments, ignored {pod['ignored']}, "
       f"tx_failed {pod['tx_failed']}")
+lines = [json.loads(l) for l in open(path.replace(".json", ".progress"))]
+check(len(lines) >= 1 and all(l["failed"] == 0 and len(l["endpoints"]) == 3 for l in lines)
+      and lines[-1]["flows_answered"] == flows,
+      f"{len(lines)} progress lines, the last: {lines[-1] if lines else None}")
 p = s["rtt_us"]
 check(0 < p["p50"] <= p["p99"] <= p["max"], f"echo rtt p50 {p['p50']} <= p99 {p['p99']} us")
 if name.endswith("-v6"):

@@ -22,6 +22,7 @@
 #include "tools/pktgen/options.h"
 #include "tools/pktgen/pod.h"
 #include "tools/pktgen/port.h"
+#include "tools/pktgen/progress.h"
 #include "tools/pktgen/summary.h"
 
 namespace sluice::pktgen {
@@ -49,30 +50,21 @@ struct ClientAndPod {
   const LiveCounters& live() const { return client->live(); }
 };
 
-// " | flows A 33.3% B 33.4% ... moved N": the share of flows per endpoint
-// by their latest answer, and how many times flows changed endpoint.
-std::string sharesText(const LiveCounters& live) {
+// The endpoints' flows and moves so far, from the live counters.
+std::vector<ProgressEndpoint> liveEndpoints(const LiveCounters& live) {
+  std::vector<ProgressEndpoint> endpoints;
   const uint32_t n = live.endpoints.load(std::memory_order_acquire);
-  uint64_t total = 0;
-  uint64_t moved = 0;
   for (uint32_t i = 0; i < n; ++i) {
-    total += live.endpoint_flows[i].load(std::memory_order_relaxed);
-    moved += live.endpoint_moved_away[i].load(std::memory_order_relaxed);
+    endpoints.push_back({live.endpoint_label[i],
+                         live.endpoint_flows[i].load(std::memory_order_relaxed),
+                         live.endpoint_moved_away[i].load(std::memory_order_relaxed)});
   }
-  if (total == 0) return "";
-  std::string text = " | flows";
-  for (uint32_t i = 0; i < n; ++i) {
-    char part[96];
-    const auto flows = live.endpoint_flows[i].load(std::memory_order_relaxed);
-    std::snprintf(part, sizeof(part), " %s %.1f%%", live.endpoint_label[i],
-                  100.0 * static_cast<double>(flows) / static_cast<double>(total));
-    text += part;
-  }
-  return text + " moved " + std::to_string(moved);
+  return endpoints;
 }
 
-// Prints a progress line every second until the worker is done.
-void reportProgress(const LiveCounters& live, bool client) {
+// Prints a progress line every second until the worker is done; for the
+// client also a JSON line to `json` when given.
+void reportProgress(const LiveCounters& live, bool client, bool tcp, FILE* json) {
   uint64_t last_sent = 0;
   uint64_t last_received = 0;
   uint64_t last_completed = 0;
@@ -88,18 +80,22 @@ void reportProgress(const LiveCounters& live, bool client) {
     const uint64_t other = live.other.load(std::memory_order_relaxed);
     if (client) {
       const uint64_t completed = live.completed.load(std::memory_order_relaxed);
-      const uint64_t failed = live.failed.load(std::memory_order_relaxed);
-      std::string tcp;
-      if (completed != 0 || failed != 0) {
-        tcp = " conn/s " + std::to_string(completed - last_completed) + " failed " +
-              std::to_string(failed);
-      }
+      Progress p;
+      p.second = second;
+      p.sent = sent - last_sent;
+      p.received = received - last_received;
+      p.outstanding = sent > received ? sent - received : 0;
+      p.unmatched = other;
+      p.tcp = tcp;
+      p.completed = completed - last_completed;
+      p.failed = live.failed.load(std::memory_order_relaxed);
+      p.endpoints = liveEndpoints(live);
       last_completed = completed;
-      std::fprintf(
-          stderr,
-          "pktgen: %3us sent %9lu pps received %9lu pps outstanding %lu unmatched %lu%s%s\n",
-          second, sent - last_sent, received - last_received, sent > received ? sent - received : 0,
-          other, tcp.c_str(), sharesText(live).c_str());
+      std::fputs(progressLine(p).c_str(), stderr);
+      if (json != nullptr) {
+        std::fputs(progressJson(p).c_str(), json);
+        std::fflush(json);
+      }
     } else {
       std::fprintf(stderr, "pktgen pod: %3us received %9lu pps answered %9lu pps ignored %lu\n",
                    second, received - last_received, sent - last_sent, other);
@@ -123,11 +119,35 @@ Status writeOutput(const std::string& path, const std::string& text) {
   return Status::ok();
 }
 
+// Where --progress-json goes: a file, stderr for "-", or nowhere.
+class ProgressSink {
+ public:
+  Status open(const std::string& path) {
+    if (path.empty()) return Status::ok();
+    if (path == "-") {
+      file_ = stderr;
+      return Status::ok();
+    }
+    file_ = std::fopen(path.c_str(), "w");
+    owned_ = file_ != nullptr;
+    if (!owned_) return Status::error("open " + path + ": " + std::strerror(errno));
+    return Status::ok();
+  }
+  ~ProgressSink() {
+    if (owned_) std::fclose(file_);
+  }
+  FILE* file() const { return file_; }
+
+ private:
+  FILE* file_ = nullptr;
+  bool owned_ = false;
+};
+
 // Runs `role` on `worker` while the main lcore reports progress.
 template <class Role>
-void runOn(unsigned worker, Role& role, bool client) {
+void runOn(unsigned worker, Role& role, bool client, const Options& o, FILE* json) {
   rte_eal_remote_launch(launchRole<Role>, &role, worker);
-  reportProgress(role.live(), client);
+  reportProgress(role.live(), client, o.proto == Proto::kTcp, json);
   rte_eal_wait_lcore(worker);
 }
 
@@ -148,14 +168,16 @@ Status runClient(const Options& o, const Port& port, const Port* pod_port, unsig
     std::fprintf(stderr, "pktgen: gateway %s is at %s\n", o.gateway->toString().c_str(),
                  gateway_mac.toString().c_str());
   }
+  ProgressSink progress;
+  if (Status s = progress.open(o.progress_json); !s) return s;
   Client client(o, port, std::move(*flows), gateway_mac, g_stop);
   if (pod_port == nullptr) {
-    runOn(worker, client, true);
+    runOn(worker, client, true, o, progress.file());
     return writeOutput(o.json_path, toJson(client.report()));
   }
   Pod pod(o, *pod_port, g_stop);
   ClientAndPod both{&client, &pod};
-  runOn(worker, both, true);
+  runOn(worker, both, true, o, progress.file());
   ClientReport report = client.report();
   report.pod = pod.totals();
   return writeOutput(o.json_path, toJson(report));
@@ -163,7 +185,7 @@ Status runClient(const Options& o, const Port& port, const Port* pod_port, unsig
 
 Status runPod(const Options& o, const Port& port, unsigned worker) {
   Pod pod(o, port, g_stop);
-  runOn(worker, pod, false);
+  runOn(worker, pod, false, o, nullptr);
   return writeOutput(o.json_path, toJson(pod.totals()));
 }
 

@@ -74,10 +74,9 @@ class Parser {
           return d.has_value();
         });
       } else if (name == "--json") {
-        s = value([&](std::string_view v) {
-          o_.json_path = v;
-          return !v.empty();
-        });
+        s = path(o_.json_path);
+      } else if (name == "--progress-json") {
+        s = path(o_.progress_json);
       } else if (name == "--src") {
         s = parsed<AddrRange>([&](AddrRange r) { o_.sources.push_back(r); });
       } else if (name == "--sport") {
@@ -157,6 +156,13 @@ class Parser {
 
  private:
   // Hands the option's value to `accept`, which returns false if it is bad.
+  Status path(std::string& out) {
+    return value([&](std::string_view v) {
+      out = v;
+      return !v.empty();
+    });
+  }
+
   template <class F>
   Status value(F accept) {
     std::string_view v;
@@ -305,6 +311,8 @@ const char* usageText() {
          "                      ARP (IPv4) or neighbor solicitation (IPv6)\n"
          "  --gateway-mac MAC   next hop MAC (skips ARP)\n"
          "  --json FILE         write the summary here instead of stdout\n"
+         "  --progress-json F   also write each second's progress as one JSON object\n"
+         "                      per line to F (\"-\": stderr)\n"
          "  --pod-port N        also run a pod on ethdev port N, polled in the client's\n"
          "                      loop on the same lcore (with --pod-address, --pod-id);\n"
          "                      its totals join the summary as \"pod\"\n"

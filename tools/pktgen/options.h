@@ -25,6 +25,7 @@ struct Options {
   unsigned link_timeout_s = 10;  // wait this long for the link to come up
   double duration_s = 5;         // client: sending time; pod: 0 runs until a signal
   std::string json_path;         // client: where the summary goes ("" = stdout)
+  std::string progress_json;     // client: per-second JSON lines ("-" = stderr, "" = none)
 
   // Client.
   std::vector<AddrRange> sources;  // at most one per family

@@ -144,6 +144,10 @@ TEST(Options, TcpAndWindow) {
   EXPECT_EQ(tcp->tcp_run, TcpRun::kConnect);
   EXPECT_EQ(tcp->exchanges, 3u);
   EXPECT_EQ(tcp->tcp_timeout_ms, 250u);
+  auto progress = with({"--progress-json", "-"});
+  ASSERT_TRUE(progress);
+  EXPECT_EQ(progress->progress_json, "-");
+  EXPECT_TRUE(udp->progress_json.empty());
   auto steady = with({"--proto=tcp"});
   ASSERT_TRUE(steady);
   EXPECT_EQ(steady->tcp_run, TcpRun::kSteady);
