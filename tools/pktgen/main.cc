@@ -1,6 +1,8 @@
 // sluice-pktgen: a DPDK traffic generator (client role) and pod emulator (pod
-// role) on one ethdev port. The main lcore sets up, prints progress once a
-// second and writes the summary; one worker lcore runs the role's loop.
+// role) on one ethdev port, or both in one process on two ports (--pod-port).
+// The main lcore sets up, prints progress once a second and writes the
+// summary; one worker lcore runs the role's loop (or the client's, which
+// polls the pod too).
 //
 //   sluice-pktgen EAL-ARGS -- --role client|pod OPTIONS
 #include <rte_eal.h>

@@ -163,6 +163,11 @@ TEST(Options, TcpAndWindow) {
   EXPECT_EQ(error({"--proto", "tcp", "--connect-ports", "next"}),
             "--connect-ports needs --mode connect");
   EXPECT_EQ(error({"--mode", "connect"}), "--mode needs --proto tcp");
+  // Ethernet 14 + IPv4 20 + TCP 32 (with timestamps) + probe 40.
+  EXPECT_EQ(error({"--proto", "tcp", "--size", "105"}),
+            "--size 105 is below the 106 bytes a probe to 10.96.0.10:80 needs");
+  EXPECT_EQ(error({"--proto", "tcp", "--size", "106"}), "(parsed)");
+  EXPECT_EQ(error({"--size", "82"}), "(parsed)");  // UDP: 14 + 20 + 8 + 40
   EXPECT_EQ(error({"--proto", "sctp"}), "--proto: bad value 'sctp'");
   EXPECT_EQ(error({"--proto", "tcp", "--mode", "burst"}), "--mode: bad value 'burst'");
   EXPECT_EQ(error({"--exchanges", "0"}), "--exchanges: bad value '0'");
