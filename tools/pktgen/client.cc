@@ -156,9 +156,8 @@ Client::Client(const Options& options, const Port& port, std::vector<UdpTuple> f
       ns_per_cycle_(1e9 / static_cast<double>(rte_get_tsc_hz())),
       next_seq_(flows_.size(), 0),
       shares_(flows_.size()),
-      window_(effectiveWindow(options)) {
-  const uint64_t hz = rte_get_tsc_hz();
-  stall_cycles_ = std::max<uint64_t>(kWindowStallMs, options.tcp_timeout_ms) * hz / 1000;
+      window_(effectiveWindow(options), std::max<uint64_t>(kWindowStallMs, options.tcp_timeout_ms) *
+                                            rte_get_tsc_hz() / 1000) {
   if (options.proto == Proto::kTcp) tcp_.emplace(flows_, tcpConfig(options));
 }
 
@@ -186,7 +185,8 @@ void Client::run(Pod* pod) {
     if (pod != nullptr) got += pod->step();
     uint16_t sent = 0;
     if (sending) {
-      const auto room = std::min(burst, windowRoom(now));
+      const auto room =
+          static_cast<uint16_t>(std::min<uint64_t>(burst, window_.room(now, sent_, received_)));
       const auto due = static_cast<uint16_t>(pacer.due(now, room));
       if (due != 0) {
         sent = tcp_ ? sendTcp(now, due) : sendBurst(now, due);
@@ -224,18 +224,6 @@ void Client::run(Pod* pod) {
   }
   skipped_ = pacer.skipped();
   live_.done.store(true, std::memory_order_release);
-}
-
-uint16_t Client::windowRoom(uint64_t now) {
-  if (window_ == 0) return UINT16_MAX;
-  const uint64_t answered = received_ + written_off_;
-  const uint64_t outstanding = sent_ > answered ? sent_ - answered : 0;
-  if (outstanding < window_)
-    return static_cast<uint16_t>(std::min<uint64_t>(window_ - outstanding, UINT16_MAX));
-  if (now - last_answer_ < stall_cycles_) return 0;
-  written_off_ += outstanding;
-  last_answer_ = now;
-  return static_cast<uint16_t>(std::min<uint64_t>(window_, UINT16_MAX));
 }
 
 uint16_t Client::sendTcp(uint64_t now, uint16_t count) {
@@ -333,7 +321,7 @@ bool Client::onTcp(rte_mbuf* m, const TcpView& view, uint64_t now) {
   const TcpReceived r = tcp_->onSegment(view, now);
   if (r.kind != TcpReceived::Kind::kAccepted) return false;
   ++received_;
-  last_answer_ = now;
+  window_.answered(now);
   if (r.connected) {
     connect_ns_.record(static_cast<uint64_t>(static_cast<double>(r.connect_time) * ns_per_cycle_));
   }
@@ -354,7 +342,7 @@ void Client::onAnswer(const UdpView& view, const Probe& probe, uint64_t now) {
     return;
   }
   ++received_;
-  last_answer_ = now;
+  window_.answered(now);
   recordAnswer(probe, now);
 }
 
@@ -398,6 +386,8 @@ ClientReport Client::report() const {
   r.received = received_;
   r.unmatched = tcp_ ? tcp_->counters().unmatched : unmatched_;
   r.skipped = skipped_;
+  r.window = window_.limit();
+  r.written_off = window_.writtenOff();
   r.rtt_ns = rtt_ns_;
   for (uint16_t i = 0; i < endpoints_.size(); ++i) {
     r.endpoints.push_back({endpoints_[i].pod, endpoints_[i].address, shares_.flowsAt(i),

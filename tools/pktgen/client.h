@@ -17,6 +17,7 @@
 #include "tools/pktgen/shares.h"
 #include "tools/pktgen/summary.h"
 #include "tools/pktgen/tcp_flows.h"
+#include "tools/pktgen/window.h"
 
 struct rte_mbuf;
 
@@ -75,10 +76,6 @@ class Client {
   // Answers from endpoints beyond this many count as received, not in shares.
   static constexpr size_t kMaxEndpoints = 1024;
 
-  // How many more requests the window lets go now (UINT16_MAX: no window).
-  // Outstanding requests with no answer for stall_cycles_ are written off,
-  // so losses do not close the window for good.
-  uint16_t windowRoom(uint64_t now);
   uint16_t sendBurst(uint64_t now, uint16_t count);
   // TCP: the next segments of up to `count` flows, visited round robin.
   uint16_t sendTcp(uint64_t now, uint16_t count);
@@ -110,10 +107,7 @@ class Client {
   uint64_t unmatched_ = 0;
   uint64_t skipped_ = 0;
   uint64_t send_cycles_ = 0;
-  uint64_t window_;           // 0: no bound
-  uint64_t written_off_ = 0;  // requests the window gave up waiting for
-  uint64_t last_answer_ = 0;  // clock of the latest answer
-  uint64_t stall_cycles_;
+  Window window_;
   std::optional<TcpFlows> tcp_;  // with --proto tcp
   LatencyHistogram rtt_ns_;
   LatencyHistogram connect_ns_;

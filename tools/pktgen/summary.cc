@@ -57,6 +57,8 @@ std::string toJson(const ClientReport& r) {
   j += "  \"loss_ratio\": " + number(ratio(lost, r.sent), 6) + ",\n";
   j += "  \"unmatched\": " + std::to_string(r.unmatched) + ",\n";
   j += "  \"skipped\": " + std::to_string(r.skipped) + ",\n";
+  j += "  \"window\": " + std::to_string(r.window) + ",\n";
+  j += "  \"written_off\": " + std::to_string(r.written_off) + ",\n";
   j += "  \"sent_pps\": " + number(static_cast<double>(r.sent) / seconds, 1) + ",\n";
   j += "  \"received_pps\": " + number(static_cast<double>(r.received) / seconds, 1) + ",\n";
   j += "  \"rtt_us\": " + percentiles(h) + ",\n";

@@ -56,9 +56,11 @@ struct ClientReport {
   uint64_t offered_pps = 0;
   uint64_t flows = 0;
   uint64_t sent = 0;
-  uint64_t received = 0;   // answers matched to a flow
-  uint64_t unmatched = 0;  // UDP that was not an answer to one of our flows
-  uint64_t skipped = 0;    // packets the pacer gave up on (sender fell behind)
+  uint64_t received = 0;     // answers matched to a flow
+  uint64_t unmatched = 0;    // UDP that was not an answer to one of our flows
+  uint64_t skipped = 0;      // packets the pacer gave up on (sender fell behind)
+  uint64_t window = 0;       // the bound on requests awaiting answers (0: none)
+  uint64_t written_off = 0;  // requests a stalled window stopped waiting for
   uint64_t flows_answered = 0;
   uint64_t flows_moved = 0;  // flows answered by more than one endpoint
   LatencyHistogram rtt_ns;
@@ -67,7 +69,8 @@ struct ClientReport {
   std::optional<TcpReport> tcp;
 };
 
-// The report as one JSON object: sent, received, lost, loss ratio, pps,
+// The report as one JSON object: sent, received, lost, loss ratio, skipped,
+// window, written_off, pps,
 // rtt_us {p50, p99, p999, min, max, mean}, endpoints [{pod, address, flows,
 // share, replies, moved_away, moved_in}] with share = flows / flows_answered,
 // "pod": {...} (as below) when the pod ran in the same process, and with TCP

@@ -16,6 +16,8 @@ TEST(Summary, Json) {
   // Below 128 ns the histogram is exact: 1..99 ns.
   for (uint64_t ns = 1; ns <= 99; ++ns) r.rtt_ns.record(ns);
   r.flows_moved = 1;
+  r.window = 64;
+  r.written_off = 3;
   r.endpoints.push_back({1, IpAddr::parse("10.80.0.11"), 3, 1500, 0, 1});
   r.endpoints.push_back({1, std::nullopt, 1, 490, 1, 0});
   r.pod = PodTotals{2000, 1990, 2, 5, 10};
@@ -29,6 +31,8 @@ TEST(Summary, Json) {
   "loss_ratio": 0.005000,
   "unmatched": 0,
   "skipped": 0,
+  "window": 64,
+  "written_off": 3,
   "sent_pps": 1000.0,
   "received_pps": 995.0,
   "rtt_us": {"p50": 0.050, "p99": 0.099, "p999": 0.099, "min": 0.001, "max": 0.099, "mean": 0.050},
