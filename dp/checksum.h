@@ -51,6 +51,16 @@ inline uint16_t fold64(uint64_t sum) {
 // Bytes are summed as big-endian 16-bit words; an odd tail is padded with 0.
 uint16_t onesSum(const void* data, size_t len, uint32_t initial = 0);
 
+// True when an IPv4 header of `ihl_bytes` sums to 0xffff, as a valid one
+// does (RFC 1071). The option-less 20-byte header, nearly every packet, is
+// five loads inline; longer ones go through onesSum.
+inline bool ipv4HeaderSumValid(const uint8_t* ip, size_t ihl_bytes) {
+  if (ihl_bytes != 20) return onesSum(ip, ihl_bytes) == 0xffff;
+  uint64_t sum = uint64_t{loadNative32(ip)} + loadNative32(ip + 4) + loadNative32(ip + 8) +
+                 loadNative32(ip + 12) + loadNative32(ip + 16);
+  return fold64(sum) == 0xffff;  // 0xffff reads the same in either byte order
+}
+
 // The checksum to store: ~onesSum(...), in host order.
 inline uint16_t internetChecksum(const void* data, size_t len, uint32_t initial = 0) {
   return static_cast<uint16_t>(~onesSum(data, len, initial));

@@ -62,12 +62,7 @@ struct Link {
   uint32_t next;
 };
 
-// Where a key lives: its two candidate buckets and its signature.
-struct Place {
-  uint32_t b1;
-  uint32_t b2;
-  uint16_t sig;
-};
+using Place = Conntrack::Probe;
 
 __extension__ using U128 = unsigned __int128;
 
@@ -342,16 +337,18 @@ Result<std::unique_ptr<Conntrack>> Conntrack::create(uint32_t capacity,
 
 Conntrack::~Conntrack() = default;
 
-void Conntrack::prefetchBuckets(const FlowKey& key) const {
+Conntrack::Probe Conntrack::probe(const FlowKey& key) const {
+  return impl_->placeOf(key);
+}
+
+void Conntrack::prefetchBuckets(const Probe& p) const {
   const Impl& im = *impl_;
-  Place p = im.placeOf(key);
   __builtin_prefetch(&im.buckets[p.b1]);
   __builtin_prefetch(&im.buckets[p.b2]);
 }
 
-void Conntrack::prefetchFlow(const FlowKey& key) const {
+void Conntrack::prefetchFlow(const Probe& p) const {
   const Impl& im = *impl_;
-  Place p = im.placeOf(key);
   // Only the signatures are read here (no key compare): the first candidate
   // is fetched, which is the flow itself in all but rare collisions.
   for (uint32_t b : {p.b1, p.b2}) {
@@ -365,9 +362,9 @@ void Conntrack::prefetchFlow(const FlowKey& key) const {
   }
 }
 
-Conntrack::Hit Conntrack::lookup(const FlowKey& key, uint64_t now) {
+Conntrack::Hit Conntrack::lookup(const FlowKey& key, const Probe& p, uint64_t now) {
   Impl& im = *impl_;
-  uint32_t ref = im.find(key, im.placeOf(key));
+  uint32_t ref = im.find(key, p);
   if (ref == kNil) return Hit{nullptr, false};
   Flow* flow = &flows_[ref >> 1];
   if (now >= flow->expires) {

@@ -80,16 +80,26 @@ class Conntrack {
     Flow* flow;     // nullptr on a miss
     bool is_reply;  // the key matched flow->reply
   };
+  // Where a key lives in the index: its two candidate buckets and its
+  // signature. Computed once per packet (one hash) and reused by the
+  // prefetches and the lookup.
+  struct Probe {
+    uint32_t b1;
+    uint32_t b2;
+    uint16_t sig;
+  };
+  Probe probe(const FlowKey& key) const;
   // Burst helpers: call prefetchBuckets for every key of a burst, then
   // prefetchFlow for each, then lookup; the cache misses of the whole burst
   // then overlap instead of following one another. Hints only: no effect on
   // results.
-  void prefetchBuckets(const FlowKey& key) const;
-  void prefetchFlow(const FlowKey& key) const;
+  void prefetchBuckets(const Probe& p) const;
+  void prefetchFlow(const Probe& p) const;
 
   // The live flow `key` belongs to. A flow found expired is removed and
-  // reported as a miss.
-  Hit lookup(const FlowKey& key, uint64_t now);
+  // reported as a miss. `p` must be probe(key).
+  Hit lookup(const FlowKey& key, const Probe& p, uint64_t now);
+  Hit lookup(const FlowKey& key, uint64_t now) { return lookup(key, probe(key), now); }
 
   enum class InsertError : uint8_t { kNone, kFull, kExists };
   struct Inserted {

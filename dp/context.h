@@ -13,6 +13,7 @@
 #include "dp/api/dataplane.h"
 #include "dp/api/types.h"
 #include "dp/conntrack.h"
+#include "dp/eth.h"
 #include "dp/neigh.h"
 #include "dp/route.h"
 #include "dp/services.h"
@@ -83,7 +84,7 @@ struct DpContext {
 
   bool isSnat(Family family, const uint8_t* addr) const {
     for (const IpAddr& a : family == Family::kV4 ? snat_v4 : snat_v6) {
-      if (std::memcmp(a.bytes.data(), addr, a.size()) == 0) return true;
+      if (sameAddr(family, a.bytes.data(), addr)) return true;
     }
     return false;
   }

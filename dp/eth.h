@@ -27,6 +27,12 @@ inline void storeBe32(uint8_t* p, uint32_t v) {
   storeBe16(p + 2, static_cast<uint16_t>(v));
 }
 
+// Address equality for `family` (4 or 16 bytes). Each branch has a constant
+// length the compiler expands inline; a variable-length memcmp is a libc call.
+inline bool sameAddr(Family family, const uint8_t* a, const uint8_t* b) {
+  return family == Family::kV4 ? std::memcmp(a, b, 4) == 0 : std::memcmp(a, b, 16) == 0;
+}
+
 inline constexpr uint16_t kEtherTypeIpv4 = 0x0800;
 inline constexpr uint16_t kEtherTypeArp = 0x0806;
 inline constexpr uint16_t kEtherTypeVlan = 0x8100;  // 802.1Q

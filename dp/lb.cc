@@ -230,9 +230,8 @@ bool flowCurrent(const Worker& w, const Flow& f) {
 }
 
 Drop forward(Worker& w, rte_mbuf* m, const PacketMeta& meta, const View& v,
-             const ServiceVersion* svc) {
-  FlowKey key = keyOf(v, meta.proto);
-  Conntrack::Hit hit = w.conntrack().lookup(key, w.now());
+             const ServiceVersion* svc, const FlowProbe& fp) {
+  Conntrack::Hit hit = w.conntrack().lookup(fp.key, fp.probe, w.now());
   if (hit.flow != nullptr && !hit.is_reply) {
     Flow* f = hit.flow;
     if (flowCurrent(w, *f)) {
@@ -248,12 +247,11 @@ Drop forward(Worker& w, rte_mbuf* m, const PacketMeta& meta, const View& v,
     }
     w.counters().add(WorkerEvent::flows_rebalanced);
   }
-  return newFlow(w, m, meta, v, svc, key);
+  return newFlow(w, m, meta, v, svc, fp.key);
 }
 
-Drop reverse(Worker& w, rte_mbuf* m, const PacketMeta& meta, const View& v) {
-  FlowKey key = keyOf(v, meta.proto);
-  Conntrack::Hit hit = w.conntrack().lookup(key, w.now());
+Drop reverse(Worker& w, rte_mbuf* m, const PacketMeta& meta, const View& v, const FlowProbe& fp) {
+  Conntrack::Hit hit = w.conntrack().lookup(fp.key, fp.probe, w.now());
   if (hit.flow == nullptr || !hit.is_reply) return Drop::no_flow;
   if (!flowCurrent(w, *hit.flow)) return Drop::endpoint_gone;
   w.conntrack().update(hit.flow, true, v.tcp_flags, w.now());
@@ -266,7 +264,8 @@ void flowKeyOf(rte_mbuf* m, const PacketMeta& meta, FlowKey* key) {
   *key = keyOf(viewOf(m, meta), meta.proto);
 }
 
-bool lbInput(Worker& w, rte_mbuf* m, const PacketMeta& meta, bool handed_off, Drop* drop) {
+bool lbInput(Worker& w, rte_mbuf* m, const PacketMeta& meta, const FlowProbe& fp, bool handed_off,
+             Drop* drop) {
   const DpContext& ctx = w.ctx();
   View v = viewOf(m, meta);
   uint16_t dport_be;
@@ -283,7 +282,7 @@ bool lbInput(Worker& w, rte_mbuf* m, const PacketMeta& meta, bool handed_off, Dr
         return true;
       }
     }
-    *drop = forward(w, m, meta, v, svc);
+    *drop = forward(w, m, meta, v, svc, fp);
     return true;
   }
   // A reply to a fullnat flow: the SNAT port names the owner.
@@ -295,7 +294,7 @@ bool lbInput(Worker& w, rte_mbuf* m, const PacketMeta& meta, bool handed_off, Dr
       *drop = Drop::kNone;
       return true;
     }
-    *drop = reverse(w, m, meta, v);
+    *drop = reverse(w, m, meta, v, fp);
     return true;
   }
   // A reply to a dnat flow: routed to the client through the gateway.
@@ -308,7 +307,7 @@ bool lbInput(Worker& w, rte_mbuf* m, const PacketMeta& meta, bool handed_off, Dr
         return true;
       }
     }
-    *drop = reverse(w, m, meta, v);
+    *drop = reverse(w, m, meta, v, fp);
     if (*drop == Drop::no_flow) *drop = Drop::not_local;
     return true;
   }

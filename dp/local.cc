@@ -1,11 +1,12 @@
 #include <cstring>
 
 #include "dp/context.h"
+#include "dp/eth.h"
 
 namespace sluice::dp {
 namespace {
 bool sameAddr(const IpAddr& a, Family family, const uint8_t* addr) {
-  return a.family == family && std::memcmp(a.bytes.data(), addr, a.size()) == 0;
+  return a.family == family && dp::sameAddr(family, a.bytes.data(), addr);
 }
 }  // namespace
 

@@ -124,7 +124,7 @@ Drop parseIpv4(const uint8_t* data, uint32_t len, PacketMeta& meta) {
     return Drop::ipv4_bad_total_length;
   }
   // A valid header, checksum field included, sums to 0xffff (RFC 1071).
-  if (onesSum(ip, ihl) != 0xffff) {
+  if (!ipv4HeaderSumValid(ip, ihl)) {
     return Drop::ipv4_bad_checksum;
   }
   // More-fragments flag or a fragment offset; DF (0x4000) is fine.

@@ -2,13 +2,13 @@
 
 #include <rte_byteorder.h>
 #include <rte_errno.h>
-#include <rte_hash.h>
-#include <rte_hash_crc.h>
 #include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
 
 #include <cstring>
 #include <set>
+
+#include "dp/eth.h"
 
 namespace sluice::dp {
 namespace {
@@ -34,13 +34,9 @@ void freeVersions(void* /*ctx*/, void* elems, unsigned n) {
 
 }  // namespace
 
-ServiceTable::Key ServiceTable::makeKey(const ServiceKey& k) {
-  Key key{};
-  key.family = static_cast<uint8_t>(k.vip.family);
-  key.proto = static_cast<uint8_t>(k.proto);
-  key.port_be = rte_cpu_to_be_16(k.port);
-  std::memcpy(key.vip, k.vip.bytes.data(), k.vip.size());
-  return key;
+uint32_t ServiceTable::hashOf(const ServiceKey& k) {
+  return VipIndex::hashOf(static_cast<uint8_t>(k.vip.family), static_cast<uint8_t>(k.proto),
+                          rte_cpu_to_be_16(k.port), k.vip.bytes.data());
 }
 
 Result<std::unique_ptr<ServiceTable>> ServiceTable::create(const std::string& name,
@@ -48,26 +44,7 @@ Result<std::unique_ptr<ServiceTable>> ServiceTable::create(const std::string& na
   std::unique_ptr<ServiceTable> t(new ServiceTable());
   t->capacity_ = capacity;
   t->qsbr_ = qsbr;
-  rte_hash_parameters params{};
-  params.name = name.c_str();
-  params.entries = capacity;
-  params.key_len = sizeof(Key);
-  // CRC32 in hardware (SSE4.2), a few instructions for these short keys;
-  // rte_jhash was ~80 a lookup. Keys come from the control plane only.
-  params.hash_func = rte_hash_crc;
-  params.socket_id = SOCKET_ID_ANY;
-  params.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF | RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
-  t->hash_ = rte_hash_create(&params);
-  if (t->hash_ == nullptr) {
-    return Status::error("service hash: " + std::string(rte_strerror(rte_errno)));
-  }
-  // Deleted keys' slots are reused only after workers have moved on.
-  rte_hash_rcu_config rcu{};
-  rcu.v = qsbr;
-  rcu.mode = RTE_HASH_QSBR_MODE_DQ;
-  if (rte_hash_rcu_qsbr_add(t->hash_, &rcu) != 0) {
-    return Status::error("service hash RCU: " + std::string(rte_strerror(rte_errno)));
-  }
+  t->index_ = std::make_unique<VipIndex>(capacity);
   std::string dq_name = name + "_dq";
   rte_rcu_qsbr_dq_parameters dq{};
   dq.name = dq_name.c_str();
@@ -99,25 +76,23 @@ ServiceTable::~ServiceTable() {
   if (slots_) {
     for (uint32_t i = 0; i < capacity_; i++) freeVersion(slots_[i].load());
   }
-  rte_hash_free(hash_);
 }
 
 const ServiceVersion* ServiceTable::find(uint8_t family, uint8_t proto, uint16_t port_be,
                                          const uint8_t* vip) const {
-  Key key{};
-  key.family = family;
-  key.proto = proto;
-  key.port_be = port_be;
-  std::memcpy(key.vip, vip, family == 4 ? 4 : 16);
-  void* data;
-  if (rte_hash_lookup_data(hash_, &key, &data) < 0) return nullptr;
-  const ServiceVersion* v = at(static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data)));
-  // The slot may have been handed to another service since the lookup.
-  if (v == nullptr || v->port_be != port_be || v->proto != proto || v->family != family ||
-      std::memcmp(v->vip, key.vip, 16) != 0) {
-    return nullptr;
-  }
-  return v;
+  const ServiceVersion* found = nullptr;
+  uint32_t h = VipIndex::hashOf(family, proto, port_be, vip);
+  index_->find(h, [&](uint32_t slot) {
+    const ServiceVersion* v = at(slot);
+    // The slot may have been handed to another service since it was indexed.
+    if (v == nullptr || v->port_be != port_be || v->proto != proto || v->family != family ||
+        !sameAddr(family == 4 ? Family::kV4 : Family::kV6, v->vip, vip)) {
+      return false;
+    }
+    found = v;
+    return true;
+  });
+  return found;
 }
 
 void ServiceTable::retire(ServiceVersion* old) {
@@ -220,13 +195,7 @@ Status ServiceTable::upsert(const ServiceSpec& spec, const std::vector<uint32_t>
 
   ServiceVersion* old = slots_[slot].exchange(v, std::memory_order_acq_rel);
   if (is_new) {
-    Key key = makeKey(spec.key);
-    int rc = rte_hash_add_key_data(hash_, &key, reinterpret_cast<void*>(uintptr_t{slot}));
-    if (rc < 0) {
-      slots_[slot].store(old, std::memory_order_release);
-      rte_free(v);
-      return Status::error(name + ": " + rte_strerror(-rc));
-    }
+    index_->insert(hashOf(spec.key), slot);
     free_slots_.pop_back();
     by_key_[name] = slot;
   }
@@ -240,11 +209,14 @@ Status ServiceTable::remove(const ServiceKey& key) {
   auto it = by_key_.find(name);
   if (it == by_key_.end()) return Status::error(name + ": no such service");
   uint32_t slot = it->second;
-  Key k = makeKey(key);
-  int rc = rte_hash_del_key(hash_, &k);
-  if (rc < 0) return Status::error(name + ": " + rte_strerror(-rc));
+  index_->erase(hashOf(key), slot);
   ServiceVersion* old = slots_[slot].exchange(nullptr, std::memory_order_acq_rel);
   retire(old);
+  if (std::unique_ptr<VipIndex::Table> stale = index_->compactIfNeeded()) {
+    // Workers may still be walking the old table: wait them out (the control
+    // plane may wait; they never do).
+    rte_rcu_qsbr_synchronize(qsbr_, RTE_QSBR_THRID_INVALID);
+  }
   uint32_t gen = state_[slot].gen;
   state_[slot] = SlotState{};
   state_[slot].gen = gen;  // the next service here gets a newer one

@@ -13,8 +13,8 @@
 
 #include "dp/api/service.h"
 #include "dp/api/status.h"
+#include "dp/vip_index.h"
 
-struct rte_hash;
 struct rte_rcu_qsbr;
 struct rte_rcu_qsbr_dq;
 
@@ -83,16 +83,11 @@ class ServiceTable {
   size_t capacity() const { return capacity_; }
   // Bytes of the version currently published for `key` (0 if none).
   size_t versionBytes(const ServiceKey& key) const;
+  // Bytes of the VIP index (its entries; the versions are counted apart).
+  size_t indexBytes() const { return index_->memoryBytes(); }
 
  private:
-  struct Key {
-    uint8_t family;
-    uint8_t proto;
-    uint16_t port_be;
-    uint8_t vip[16];
-  };
-  static_assert(sizeof(Key) == 20);
-  static Key makeKey(const ServiceKey& k);
+  static uint32_t hashOf(const ServiceKey& k);
 
   // What the control plane remembers about a service between versions: which
   // index each endpoint holds and with which generation.
@@ -108,7 +103,7 @@ class ServiceTable {
   void retire(ServiceVersion* old);
 
   ServiceTable() = default;
-  rte_hash* hash_ = nullptr;
+  std::unique_ptr<VipIndex> index_;
   rte_rcu_qsbr* qsbr_ = nullptr;
   rte_rcu_qsbr_dq* dq_ = nullptr;
   uint32_t capacity_ = 0;

@@ -9,6 +9,8 @@
 
 #include <cstring>
 
+#include "dp/eth.h"
+
 namespace sluice::dp {
 
 namespace {
@@ -39,7 +41,7 @@ bool Worker::resolveNeighbor(uint16_t port_idx, Family family, const uint8_t* ad
       neighbor_cache_[(addr[len - 1] ^ addr[len - 2] ^ port_idx) % kNeighborCacheSize];
   uint64_t gen = ctx_.neighbors->generation();
   if (e.gen == gen && e.port_idx == port_idx && e.family == static_cast<uint8_t>(family) &&
-      std::memcmp(e.addr, addr, len) == 0) {
+      sameAddr(family, e.addr, addr)) {
     *mac = e.mac;
     return true;
   }
@@ -129,11 +131,22 @@ void Worker::handle(rte_mbuf* m, uint16_t port_idx, bool handed_off) {
   Drop d = m->nb_segs != 1
                ? Drop::multi_segment
                : parsePacket(rte_pktmbuf_mtod(m, const uint8_t*), rte_pktmbuf_data_len(m), meta);
-  dispatch(m, port_idx, handed_off, d, meta);
+  FlowProbe fp;
+  bool keyed = probeOf(m, d, meta, &fp);
+  dispatch(m, port_idx, handed_off, d, meta, keyed ? &fp : nullptr);
+}
+
+bool Worker::probeOf(rte_mbuf* m, Drop parsed, const PacketMeta& meta, FlowProbe* fp) const {
+  if (parsed != Drop::kNone || meta.l3 == L3::kArp || (meta.proto != 6 && meta.proto != 17)) {
+    return false;
+  }
+  flowKeyOf(m, meta, &fp->key);
+  fp->probe = ct_->probe(fp->key);
+  return true;
 }
 
 void Worker::dispatch(rte_mbuf* m, uint16_t port_idx, bool handed_off, Drop d,
-                      const PacketMeta& meta) {
+                      const PacketMeta& meta, const FlowProbe* fp) {
   if (d != Drop::kNone) return drop(m, d);
   const auto* data = rte_pktmbuf_mtod(m, const uint8_t*);
   const PortCtx& port = ctx_.ports[port_idx];
@@ -159,7 +172,7 @@ void Worker::dispatch(rte_mbuf* m, uint16_t port_idx, bool handed_off, Drop d,
         d = Drop::ipv6_routing_header;
         break;
       }
-      if ((meta.proto == 6 || meta.proto == 17) && lbInput(*this, m, meta, handed_off, &d)) break;
+      if (fp != nullptr && lbInput(*this, m, meta, *fp, handed_off, &d)) break;
       const uint8_t* dst = data + meta.l3_off + (family == Family::kV4 ? 16 : 24);
       if (ctx_.locals.find(family, dst) == nullptr) {
         d = Drop::not_local;
@@ -213,7 +226,7 @@ unsigned Worker::pollOnce() {
     // and prefetch each flow's buckets, then each flow, then handle.
     PacketMeta metas[kBurst];
     Drop parsed[kBurst];
-    FlowKey keys[kBurst];
+    FlowProbe probes[kBurst];
     bool keyed[kBurst];
     for (uint16_t i = 0; i < n; i++) {
       if (i + 1 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
@@ -223,17 +236,15 @@ unsigned Worker::pollOnce() {
       parsed[i] = m->nb_segs != 1 ? Drop::multi_segment
                                   : parsePacket(rte_pktmbuf_mtod(m, const uint8_t*),
                                                 rte_pktmbuf_data_len(m), metas[i]);
-      keyed[i] = parsed[i] == Drop::kNone && metas[i].l3 != L3::kArp &&
-                 (metas[i].proto == 6 || metas[i].proto == 17);
-      if (keyed[i]) {
-        flowKeyOf(m, metas[i], &keys[i]);
-        ct_->prefetchBuckets(keys[i]);
-      }
+      keyed[i] = probeOf(m, parsed[i], metas[i], &probes[i]);
+      if (keyed[i]) ct_->prefetchBuckets(probes[i].probe);
     }
     for (uint16_t i = 0; i < n; i++) {
-      if (keyed[i]) ct_->prefetchFlow(keys[i]);
+      if (keyed[i]) ct_->prefetchFlow(probes[i].probe);
     }
-    for (uint16_t i = 0; i < n; i++) dispatch(pkts[i], q.port_idx, false, parsed[i], metas[i]);
+    for (uint16_t i = 0; i < n; i++) {
+      dispatch(pkts[i], q.port_idx, false, parsed[i], metas[i], keyed[i] ? &probes[i] : nullptr);
+    }
     total += n;
   }
   if (!handoff_from_.empty()) total += drainHandoffs();

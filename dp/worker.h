@@ -24,6 +24,13 @@ namespace sluice::dp {
 inline constexpr uint16_t kBurst = 32;
 inline constexpr uint16_t kMaxPorts = 16;
 
+// A TCP/UDP packet's conntrack key as it arrived and where it lives in the
+// worker's table: computed once, in the burst's first pass.
+struct FlowProbe {
+  FlowKey key;
+  Conntrack::Probe probe;
+};
+
 struct RxQueue {
   uint16_t port_idx;
   uint16_t port_id;
@@ -75,9 +82,12 @@ class Worker {
 
  private:
   void handle(rte_mbuf* m, uint16_t port_idx, bool handed_off);
-  // The part of handle() after parsing: `parsed` is parsePacket's verdict.
+  // Fills *fp for a parsed TCP/UDP packet; false for anything else.
+  bool probeOf(rte_mbuf* m, Drop parsed, const PacketMeta& meta, FlowProbe* fp) const;
+  // The part of handle() after parsing: `parsed` is parsePacket's verdict;
+  // `fp` the packet's flow probe when it is TCP/UDP (nullptr otherwise).
   void dispatch(rte_mbuf* m, uint16_t port_idx, bool handed_off, Drop parsed,
-                const PacketMeta& meta);
+                const PacketMeta& meta, const FlowProbe* fp);
   unsigned drainHandoffs();
   void flush(uint16_t port_idx);
   void flushAll();
@@ -123,7 +133,8 @@ Drop echoInput(Worker& w, rte_mbuf* m, const PacketMeta& meta, uint16_t port_idx
 // Load balancing of TCP/UDP: requests to a VIP, replies to a translated
 // flow. Returns false when the packet is none of these (it is then for the
 // gateway itself); otherwise it consumed the packet or set *drop.
-bool lbInput(Worker& w, rte_mbuf* m, const PacketMeta& meta, bool handed_off, Drop* drop);
+bool lbInput(Worker& w, rte_mbuf* m, const PacketMeta& meta, const FlowProbe& fp, bool handed_off,
+             Drop* drop);
 // The conntrack key of a parsed TCP/UDP packet as it arrived.
 void flowKeyOf(rte_mbuf* m, const PacketMeta& meta, FlowKey* key);
 // Routes an IP packet whose data starts at its L3 header (m->l3_len set):
