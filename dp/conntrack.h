@@ -45,11 +45,14 @@ struct ConntrackTimeouts {
   uint64_t udp;
 };
 
-// Three cache lines: the keys first (what a lookup compares), then expiry
-// and ownership (what every hit reads), then the rewrites.
+// Two cache lines, both read by every hit: the first holds the client's key
+// (what an orig-direction lookup compares), the expiry and the ownership; the
+// second the reply key and the TCP state. The translations need no room of
+// their own: toward the endpoint a packet takes the reply key's addresses
+// and ports reversed, toward the client the orig key's, so only their
+// checksum deltas are stored.
 struct alignas(64) Flow {
-  FlowKey orig;   // client -> VIP
-  FlowKey reply;  // endpoint -> SNAT address (fullnat) or client (dnat)
+  FlowKey orig;  // client -> VIP
   uint64_t expires;
   // Which service and endpoint the flow was given, with generations so the
   // worker notices when either is gone (see dp/services.h).
@@ -57,12 +60,13 @@ struct alignas(64) Flow {
   uint32_t service_gen;
   uint32_t endpoint_slot;
   uint32_t endpoint_gen;
+  FlowKey reply;  // endpoint -> SNAT address (fullnat) or client (dnat)
   TcpState tcp;
-  uint8_t user_flags;   // free for the caller
-  Rewrite to_endpoint;  // applied to orig-direction packets
-  Rewrite to_client;    // applied to reply-direction packets
+  uint8_t user_flags;    // free for the caller
+  NatDelta to_endpoint;  // checksum deltas of orig-direction packets' rewrite
+  NatDelta to_client;    // and of reply-direction ones'
 };
-static_assert(sizeof(Flow) == 192);
+static_assert(sizeof(Flow) == 128);
 
 // TCP flag bits as in the header's 13th byte.
 inline constexpr uint8_t kTcpFin = 0x01, kTcpSyn = 0x02, kTcpRst = 0x04, kTcpAck = 0x10;

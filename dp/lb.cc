@@ -77,8 +77,19 @@ Rewrite rewriteOf(const uint8_t* src, const uint8_t* dst, uint16_t sport, uint16
   return r;
 }
 
+// A flow's translations: toward the endpoint a packet takes the reply key
+// reversed, toward the client the orig key reversed.
+Rewrite towardEndpoint(const Flow& f) {
+  return rewriteOf(f.reply.dst, f.reply.src, f.reply.dport, f.reply.sport);
+}
+Rewrite towardClient(const Flow& f) {
+  return rewriteOf(f.orig.dst, f.orig.src, f.orig.dport, f.orig.sport);
+}
+
 // Translates and routes a packet; the TTL goes down by one as at any router.
-Drop translate(Worker& w, rte_mbuf* m, const PacketMeta& meta, const View& v, const Rewrite& rw) {
+// `delta` is the flow's precomputed checksum change for `rw`.
+Drop translate(Worker& w, rte_mbuf* m, const PacketMeta& meta, const View& v, const Rewrite& rw,
+               NatDelta delta) {
   if (v.family == Family::kV4) {
     if (v.l3[8] <= 1) return Drop::ttl_exceeded;
     uint16_t old_word = loadBe16(v.l3 + 8);
@@ -88,7 +99,7 @@ Drop translate(Worker& w, rte_mbuf* m, const PacketMeta& meta, const View& v, co
     if (v.l3[7] <= 1) return Drop::ttl_exceeded;
     v.l3[7]--;
   }
-  applyRewrite(v.l3, meta.l3_hdr_len, v.family, meta.proto, rw);
+  applyRewrite(v.l3, meta.l3_hdr_len, v.family, meta.proto, rw, delta);
   rte_pktmbuf_trim(m, static_cast<uint16_t>(rte_pktmbuf_data_len(m) - meta.ip_end));
   rte_pktmbuf_adj(m, meta.l3_off);
   m->l3_len = meta.l3_hdr_len;
@@ -187,27 +198,25 @@ Drop newFlow(Worker& w, rte_mbuf* m, const PacketMeta& meta, const View& v,
   reply.proto = orig.proto;
   reply.sport = ep.port_be;
   std::memcpy(reply.src, ep.addr, 16);
-  Rewrite to_endpoint, to_client;
   if (svc->mode == ForwardMode::kFullNat) {
     const auto& pool = v.family == Family::kV4 ? w.ctx().snat_v4 : w.ctx().snat_v6;
     if (pool.empty()) return Drop::snat_exhausted;
     const IpAddr& snat = pool[hashBytes(orig.src, 16, kFlowHashSeed) % pool.size()];
     std::memcpy(reply.dst, snat.bytes.data(), 16);
     if (allocSnatPort(w, reply) == 0) return Drop::snat_exhausted;
-    to_endpoint = rewriteOf(reply.dst, reply.src, reply.dport, reply.sport);
   } else {
     std::memcpy(reply.dst, orig.src, 16);
     reply.dport = orig.sport;
-    to_endpoint = rewriteOf(orig.src, reply.src, orig.sport, reply.sport);
   }
-  to_client = rewriteOf(orig.dst, orig.src, orig.dport, orig.sport);
 
   Conntrack::Inserted ins = w.conntrack().insert(orig, reply, w.now());
   if (ins.flow == nullptr) return Drop::ct_full;
   if (ins.evicted_half_open) w.counters().add(WorkerEvent::ct_evicted_half_open);
   Flow* f = ins.flow;
-  f->to_endpoint = to_endpoint;
-  f->to_client = to_client;
+  const Rewrite to_endpoint = towardEndpoint(*f);
+  f->to_endpoint = natDelta(v.family, orig.src, orig.dst, orig.sport, orig.dport, to_endpoint);
+  f->to_client =
+      natDelta(v.family, reply.src, reply.dst, reply.sport, reply.dport, towardClient(*f));
   f->service_slot = svc->slot;
   f->service_gen = svc->gen;
   f->endpoint_slot = idx;
@@ -219,7 +228,7 @@ Drop newFlow(Worker& w, rte_mbuf* m, const PacketMeta& meta, const View& v,
                           w.now());
   }
   w.counters().add(WorkerEvent::flows_created);
-  return translate(w, m, meta, v, to_endpoint);
+  return translate(w, m, meta, v, to_endpoint, f->to_endpoint);
 }
 
 // True when the flow's service and endpoint are still the ones it was given.
@@ -236,7 +245,7 @@ Drop forward(Worker& w, rte_mbuf* m, const PacketMeta& meta, const View& v,
     Flow* f = hit.flow;
     if (flowCurrent(w, *f)) {
       w.conntrack().update(f, false, v.tcp_flags, w.now());
-      return translate(w, m, meta, v, f->to_endpoint);
+      return translate(w, m, meta, v, towardEndpoint(*f), f->to_endpoint);
     }
     // Its endpoint left the service: a TCP flow is reset, a UDP flow
     // starts over on a live endpoint. Nothing is blackholed.
@@ -255,7 +264,7 @@ Drop reverse(Worker& w, rte_mbuf* m, const PacketMeta& meta, const View& v, cons
   if (hit.flow == nullptr || !hit.is_reply) return Drop::no_flow;
   if (!flowCurrent(w, *hit.flow)) return Drop::endpoint_gone;
   w.conntrack().update(hit.flow, true, v.tcp_flags, w.now());
-  return translate(w, m, meta, v, hit.flow->to_client);
+  return translate(w, m, meta, v, towardClient(*hit.flow), hit.flow->to_client);
 }
 
 }  // namespace

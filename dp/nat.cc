@@ -43,57 +43,67 @@ inline void adjustChecksum(uint8_t* p, uint16_t delta) {
   storeNative16(p, checksumUpdate16(loadNative16(p), 0, delta));
 }
 
-// Ports, then the L4 checksum with the pseudo-header change `addr_delta`.
-inline void rewriteL4(uint8_t* l4, uint8_t proto, Family family, uint64_t addr_delta,
-                      const Rewrite& rw) {
-  const uint16_t old_sport = loadNative16(l4);
-  const uint16_t old_dport = loadNative16(l4 + 2);
+}  // namespace
+
+NatDelta natDelta(Family family, const uint8_t* old_src, const uint8_t* old_dst, uint16_t old_sport,
+                  uint16_t old_dport, const Rewrite& rw) {
+  uint64_t addr = 0;
+  NatDelta d{};
+  if (family == Family::kV4) {
+    addr = addDelta<4>(addr, old_src, rw.src);
+    addr = addDelta<4>(addr, old_dst, rw.dst);
+    d.l3 = fold64(addr);
+  } else {
+    addr = addDelta<16>(addr, old_src, rw.src);
+    addr = addDelta<16>(addr, old_dst, rw.dst);
+  }
+  uint64_t l4 = addr;
+  l4 += static_cast<uint16_t>(~old_sport) + static_cast<uint32_t>(rw.sport);
+  l4 += static_cast<uint16_t>(~old_dport) + static_cast<uint32_t>(rw.dport);
+  d.l4 = fold64(l4);
+  return d;
+}
+
+void applyRewrite(uint8_t* l3, uint16_t l3_hdr_len, Family family, uint8_t proto, const Rewrite& rw,
+                  NatDelta delta) {
+  if (family == Family::kV4) {
+    std::memcpy(l3 + kIpv4SrcOff, rw.src, 4);
+    std::memcpy(l3 + kIpv4DstOff, rw.dst, 4);
+    adjustChecksum(l3 + kIpv4CheckOff, delta.l3);
+  } else {
+    std::memcpy(l3 + kIpv6SrcOff, rw.src, 16);
+    std::memcpy(l3 + kIpv6DstOff, rw.dst, 16);
+  }
+  // Callers pass TCP or UDP; anything else gets its addresses rewritten only.
+  if (proto != kProtoTcp && proto != kProtoUdp) return;
+  uint8_t* l4 = l3 + l3_hdr_len;
   std::memcpy(l4, &rw.sport, sizeof(rw.sport));
   std::memcpy(l4 + 2, &rw.dport, sizeof(rw.dport));
-
-  uint64_t delta = addr_delta;
-  delta += static_cast<uint16_t>(~old_sport) + static_cast<uint32_t>(rw.sport);
-  delta += static_cast<uint16_t>(~old_dport) + static_cast<uint32_t>(rw.dport);
-
   if (proto == kProtoTcp) {
-    adjustChecksum(l4 + kTcpCheckOff, fold64(delta));
+    adjustChecksum(l4 + kTcpCheckOff, delta.l4);
     return;
   }
   uint8_t* check = l4 + kUdpCheckOff;
   const uint16_t old_check = loadNative16(check);
   // RFC 768: over IPv4 a zero UDP checksum means none was sent. IPv6 makes it
   // mandatory, so there a zero is just a (bad) value and is updated.
-  if (old_check == 0 && family == Family::kV4) {
-    return;
-  }
-  const uint16_t new_check = checksumUpdate16(old_check, 0, fold64(delta));
+  if (old_check == 0 && family == Family::kV4) return;
+  const uint16_t new_check = checksumUpdate16(old_check, 0, delta.l4);
   // A computed 0 is sent as its other ones'-complement form, 0xffff; the
   // value is symmetric under byte swapping, so native order does not matter.
   storeNative16(check, new_check == 0 ? 0xffff : new_check);
 }
 
-}  // namespace
-
 void applyRewrite(uint8_t* l3, uint16_t l3_hdr_len, Family family, uint8_t proto,
                   const Rewrite& rw) {
-  uint64_t addr_delta = 0;
-  if (family == Family::kV4) {
-    addr_delta = addDelta<4>(addr_delta, l3 + kIpv4SrcOff, rw.src);
-    addr_delta = addDelta<4>(addr_delta, l3 + kIpv4DstOff, rw.dst);
-    std::memcpy(l3 + kIpv4SrcOff, rw.src, 4);
-    std::memcpy(l3 + kIpv4DstOff, rw.dst, 4);
-    addr_delta = fold64(addr_delta);
-    adjustChecksum(l3 + kIpv4CheckOff, static_cast<uint16_t>(addr_delta));
-  } else {
-    addr_delta = addDelta<16>(addr_delta, l3 + kIpv6SrcOff, rw.src);
-    addr_delta = addDelta<16>(addr_delta, l3 + kIpv6DstOff, rw.dst);
-    std::memcpy(l3 + kIpv6SrcOff, rw.src, 16);
-    std::memcpy(l3 + kIpv6DstOff, rw.dst, 16);
-  }
-  // Callers pass TCP or UDP; anything else gets its addresses rewritten only.
-  if (proto == kProtoTcp || proto == kProtoUdp) {
-    rewriteL4(l3 + l3_hdr_len, proto, family, addr_delta, rw);
-  }
+  const bool v4 = family == Family::kV4;
+  const uint8_t* src = l3 + (v4 ? kIpv4SrcOff : kIpv6SrcOff);
+  const uint8_t* dst = l3 + (v4 ? kIpv4DstOff : kIpv6DstOff);
+  const bool ports = proto == kProtoTcp || proto == kProtoUdp;
+  const uint8_t* l4 = l3 + l3_hdr_len;
+  uint16_t sport = ports ? loadNative16(l4) : rw.sport;
+  uint16_t dport = ports ? loadNative16(l4 + 2) : rw.dport;
+  applyRewrite(l3, l3_hdr_len, family, proto, rw, natDelta(family, src, dst, sport, dport, rw));
 }
 
 }  // namespace sluice::dp

@@ -18,6 +18,27 @@ struct Rewrite {
 };
 static_assert(sizeof(Rewrite) == 36);
 
+// What a translation does to the checksums: ones'-complement sums of the
+// change (RFC 1624), folded, native order. `l3` is the IPv4 header's (0 for
+// IPv6); `l4` the TCP/UDP checksum's, pseudo-header included. A flow's
+// packets in one direction always carry the same addresses and ports, so
+// conntrack computes both once, when the flow is made.
+struct NatDelta {
+  uint16_t l3;
+  uint16_t l4;
+};
+
+// The delta of rewriting (old_src, old_dst, old_sport, old_dport) into `rw`.
+// Ports as they are on the wire (network order), like Rewrite's.
+NatDelta natDelta(Family family, const uint8_t* old_src, const uint8_t* old_dst, uint16_t old_sport,
+                  uint16_t old_dport, const Rewrite& rw);
+
+// applyRewrite with the delta already known: writes addresses and ports and
+// adjusts the checksums by `delta`, which must be natDelta() of the packet's
+// current fields. The per-packet path of a tracked flow.
+void applyRewrite(uint8_t* l3, uint16_t l3_hdr_len, Family family, uint8_t proto, const Rewrite& rw,
+                  NatDelta delta);
+
 // Rewrites the packet whose IP header starts at `l3` and whose TCP or UDP
 // header starts at `l3 + l3_hdr_len`: addresses, ports, the IPv4 header
 // checksum and the L4 checksum (pseudo-header included), all incrementally.

@@ -7,6 +7,7 @@
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "dp/eth.h"
@@ -16,7 +17,12 @@ namespace sluice::dp {
 namespace {
 // Per-worker affinity memory; a cache (see affinity.h), so a fixed size does.
 constexpr uint32_t kAffinityEntries = 65536;
-// Flows the conntrack sweep examines per loop iteration.
+// The conntrack sweep passes over the whole table once per this period
+// (lookups expire flows lazily; the sweep only reclaims idle ones), and
+// examines at most kSweepBudget flows per loop iteration. Sweeping a fixed
+// number per iteration instead made a big table's sweep read a flow line per
+// packet under load.
+constexpr uint64_t kSweepPeriodS = 1;
 constexpr unsigned kSweepBudget = 32;
 }  // namespace
 
@@ -28,7 +34,9 @@ Worker::Worker(const DpContext& ctx, unsigned index, unsigned lcore, std::vector
       rx_(std::move(rx)),
       events_(events),
       ct_(std::move(conntrack)),
-      affinity_(kAffinityEntries) {}
+      affinity_(kAffinityEntries) {
+  sweep_tsc_per_flow_ = std::max<uint64_t>(1, ctx_.tsc_hz * kSweepPeriodS / ct_->capacity());
+}
 
 void Worker::setHandoffRings(std::vector<rte_ring*> to, std::vector<rte_ring*> from) {
   handoff_to_ = std::move(to);
@@ -249,8 +257,14 @@ unsigned Worker::pollOnce() {
   }
   if (!handoff_from_.empty()) total += drainHandoffs();
   if (pending_.size() != 0) servicePending();
-  if (unsigned expired = ct_->sweep(now_, kSweepBudget); expired != 0) {
-    counters_.add(WorkerEvent::ct_expired, expired);
+  if (now_ - last_sweep_ >= sweep_tsc_per_flow_) {
+    uint64_t due = (now_ - last_sweep_) / sweep_tsc_per_flow_;
+    // A backlog past one budget is dropped: the pace, not the count, matters.
+    last_sweep_ = due > kSweepBudget ? now_ : last_sweep_ + due * sweep_tsc_per_flow_;
+    auto budget = static_cast<unsigned>(std::min<uint64_t>(due, kSweepBudget));
+    if (unsigned expired = ct_->sweep(now_, budget); expired != 0) {
+      counters_.add(WorkerEvent::ct_expired, expired);
+    }
   }
   // Flush when the queues ran dry (nothing more is coming soon) or when the
   // drain timer says buffered packets have waited long enough.

@@ -100,6 +100,8 @@ class Worker {
   NeighborEventRing* events_;
   uint64_t now_ = 0;
   uint64_t last_flush_ = 0;
+  uint64_t last_sweep_ = 0;
+  uint64_t sweep_tsc_per_flow_ = 1;
   PendingQueue pending_;
   std::unique_ptr<Conntrack> ct_;
   AffinityTable affinity_;
