@@ -68,7 +68,7 @@ void reload(const Options& opts, const Config& running, Publisher& publisher) {
                  "sluiced: reload: settings other than services changed; they take effect on "
                  "restart\n");
   }
-  auto stats = publisher.replaceAll(next->services);
+  auto stats = publisher.replaceSource(ServiceSource::kConfig, next->services);
   if (!stats) {
     std::fprintf(stderr, "sluiced: reload: %s\n", stats.status().message().c_str());
     return;
@@ -204,7 +204,7 @@ int run(const Config& config, const Options& opts, const char* argv0) {
     printSummary(config, plane);
     DataplaneSink sink(plane);
     Publisher publisher(sink);
-    Status started = publisher.replaceAll(config.services).status();
+    Status started = publisher.replaceSource(ServiceSource::kConfig, config.services).status();
     if (started) started = plane.launch();
     if (!started) {
       std::fprintf(stderr, "sluiced: %s\n", started.message().c_str());

@@ -1,10 +1,38 @@
 #include "cp/publisher.h"
 
+#include <algorithm>
+#include <chrono>
 #include <set>
 
 #include "cp/maglev.h"
 
 namespace sluice::cp {
+
+namespace {
+
+uint64_t steadyNs() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+}
+
+}  // namespace
+
+Publisher::Publisher(ServiceSink& sink, Clock clock)
+    : sink_(sink), clock_(clock ? std::move(clock) : Clock(steadyNs)) {}
+
+void Publisher::record(uint64_t started_ns, uint64_t* counter) {
+  uint64_t now = clock_();
+  uint64_t ns = now > started_ns ? now - started_ns : 0;
+  ++*(counter != nullptr ? counter : &metrics_.failures);
+  metrics_.latency_sum_ns += ns;
+  metrics_.latency_max_ns = std::max(metrics_.latency_max_ns, ns);
+  size_t bucket = 0;
+  while (bucket < kPublishLatencyBoundsUs.size() && ns > kPublishLatencyBoundsUs[bucket] * 1000) {
+    ++bucket;
+  }
+  ++metrics_.latency_buckets[bucket];
+}
 
 Result<std::vector<uint32_t>> Publisher::tableFor(const ServiceSpec& spec) {
   // Sized from every endpoint, not only the ready ones, so that endpoints
@@ -33,11 +61,22 @@ Result<std::vector<uint32_t>> Publisher::tableFor(const ServiceSpec& spec) {
   return table;
 }
 
-Result<PublishStats> Publisher::replaceAll(const std::vector<ServiceSpec>& services) {
+Result<PublishStats> Publisher::replaceSource(ServiceSource source,
+                                              const std::vector<ServiceSpec>& services) {
   std::set<std::string> wanted;
   for (const ServiceSpec& service : services) {
-    if (!wanted.insert(service.key.toString()).second) {
-      return Status::error("service " + service.key.toString() + " is listed twice");
+    std::string key = service.key.toString();
+    if (service.source != source) {
+      return Status::error("service " + key + " has source " + toString(service.source) + ", not " +
+                           toString(source));
+    }
+    if (!wanted.insert(key).second) {
+      return Status::error("service " + key + " is listed twice");
+    }
+    auto it = services_.find(key);
+    if (it != services_.end() && it->second.source != source) {
+      return Status::error("service " + key + " is owned by " + toString(it->second.source) +
+                           "; delete it there before adding it from " + toString(source));
     }
   }
 
@@ -45,14 +84,15 @@ Result<PublishStats> Publisher::replaceAll(const std::vector<ServiceSpec>& servi
   // Removals first, so that a set near the data plane's capacity still fits
   // while it is being replaced.
   for (auto it = services_.begin(); it != services_.end();) {
-    if (wanted.count(it->first) != 0) {
+    if (it->second.source != source || wanted.count(it->first) != 0) {
       ++it;
       continue;
     }
-    if (Status s = sink_.removeService(it->second.key); !s) {
-      return s.withContext("service " + it->first);
+    std::string key = it->first;
+    if (Status s = remove(it->second.key); !s) {
+      return s;
     }
-    it = services_.erase(it);
+    it = services_.upper_bound(key);
     ++stats.removed;
   }
   for (const ServiceSpec& service : services) {
@@ -76,13 +116,17 @@ Status Publisher::upsert(const ServiceSpec& service) {
   if (it != services_.end() && it->second == service) {
     return Status::ok();
   }
+  uint64_t started = clock_();
   auto table = tableFor(service);
   if (!table) {
+    record(started, nullptr);
     return table.status();
   }
   if (Status s = sink_.upsertService(service, *table); !s) {
+    record(started, nullptr);
     return s.withContext("service " + key);
   }
+  record(started, &metrics_.upserts);
   services_.insert_or_assign(std::move(key), service);
   return Status::ok();
 }
@@ -93,9 +137,12 @@ Status Publisher::remove(const ServiceKey& key) {
   if (it == services_.end()) {
     return Status::error("service " + name + " does not exist");
   }
+  uint64_t started = clock_();
   if (Status s = sink_.removeService(key); !s) {
+    record(started, nullptr);
     return s.withContext("service " + name);
   }
+  record(started, &metrics_.removals);
   services_.erase(it);
   return Status::ok();
 }

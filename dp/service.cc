@@ -63,4 +63,16 @@ const char* toString(EndpointState s) {
   return "?";
 }
 
+const char* toString(ServiceSource s) {
+  switch (s) {
+    case ServiceSource::kConfig:
+      return "config";
+    case ServiceSource::kApi:
+      return "api";
+    case ServiceSource::kXds:
+      return "xds";
+  }
+  return "?";
+}
+
 }  // namespace sluice

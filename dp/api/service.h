@@ -26,6 +26,11 @@ enum class Algorithm : uint8_t { kMaglev, kRandom };
 // have, take no new ones.
 enum class EndpointState : uint8_t { kReady, kTerminating, kUnhealthy };
 
+// Who put a service in the model. A config reload replaces only the
+// config-sourced services; the admin API and xDS own theirs. The data plane
+// ignores it.
+enum class ServiceSource : uint8_t { kConfig, kApi, kXds };
+
 struct ServiceKey {
   IpAddr vip;
   uint16_t port = 0;
@@ -54,6 +59,7 @@ struct ServiceSpec {
   uint32_t affinity_timeout_s = kDefaultAffinityTimeoutS;  // 1..86400
   std::optional<uint32_t> table_size;                      // Maglev M; a prime
   std::vector<EndpointSpec> endpoints;
+  ServiceSource source = ServiceSource::kConfig;
   friend bool operator==(const ServiceSpec&, const ServiceSpec&) = default;
 };
 
@@ -61,5 +67,6 @@ const char* toString(Proto p);          // "tcp", "udp"
 const char* toString(ForwardMode m);    // "fullnat", "dnat"
 const char* toString(Algorithm a);      // "maglev", "random"
 const char* toString(EndpointState s);  // "ready", "terminating", "unhealthy"
+const char* toString(ServiceSource s);  // "config", "api", "xds"
 
 }  // namespace sluice

@@ -215,14 +215,14 @@ TEST(TableForTest, BadTableSizeIsAnError) {
 
 // --- Publishing -----------------------------------------------------------------
 
-TEST(PublisherTest, ReplaceAllPublishesOnlyWhatChanged) {
+TEST(PublisherTest, ReplaceSourcePublishesOnlyWhatChanged) {
   RecordingSink sink;
   Publisher publisher(sink);
   std::vector<ServiceSpec> services;
   for (uint16_t port = 1; port <= 100; ++port) {
     services.push_back(service("10.96.0.10", port));
   }
-  auto stats = publisher.replaceAll(services);
+  auto stats = publisher.replaceSource(ServiceSource::kConfig, services);
   ASSERT_TRUE(stats) << stats.status().message();
   EXPECT_EQ(stats->added, 100u);
   EXPECT_EQ(stats->changed + stats->removed + stats->unchanged, 0u);
@@ -235,7 +235,7 @@ TEST(PublisherTest, ReplaceAllPublishesOnlyWhatChanged) {
   services.erase(services.begin() + 20);
   services.push_back(service("fd00::10", 80));
   services.back().endpoints = {{.addr = ip("fd00:244::1"), .port = 80}};
-  stats = publisher.replaceAll(services);
+  stats = publisher.replaceSource(ServiceSource::kConfig, services);
   ASSERT_TRUE(stats) << stats.status().message();
   EXPECT_EQ(stats->added, 1u);
   EXPECT_EQ(stats->changed, 1u);
@@ -249,14 +249,14 @@ TEST(PublisherTest, ReplaceAllPublishesOnlyWhatChanged) {
 
   // The same set again: nothing to send.
   sink.clear();
-  stats = publisher.replaceAll(services);
+  stats = publisher.replaceSource(ServiceSource::kConfig, services);
   ASSERT_TRUE(stats) << stats.status().message();
   EXPECT_EQ(stats->unchanged, 100u);
   EXPECT_EQ(sink.calls(), 0u);
   EXPECT_EQ(publisher.services(), sink.accepted);
 
   // The empty set removes everything.
-  stats = publisher.replaceAll({});
+  stats = publisher.replaceSource(ServiceSource::kConfig, {});
   ASSERT_TRUE(stats) << stats.status().message();
   EXPECT_EQ(stats->removed, 100u);
   EXPECT_TRUE(publisher.services().empty());
@@ -332,7 +332,8 @@ TEST(PublisherTest, BadTableIsNotSent) {
 TEST(PublisherTest, DuplicateKeysAreRefusedBeforeAnythingIsSent) {
   RecordingSink sink;
   Publisher publisher(sink);
-  auto stats = publisher.replaceAll({service("10.96.0.10", 80), service("10.96.0.10", 80, 3)});
+  auto stats = publisher.replaceSource(ServiceSource::kConfig,
+                                       {service("10.96.0.10", 80), service("10.96.0.10", 80, 3)});
   ASSERT_FALSE(stats);
   EXPECT_EQ(stats.status().message(), "service 10.96.0.10:80/tcp is listed twice");
   EXPECT_EQ(sink.calls(), 0u);
@@ -343,7 +344,7 @@ TEST(PublisherTest, SinkErrorStopsWithTheModelMatchingTheSink) {
   Publisher publisher(sink);
   std::vector<ServiceSpec> first = {service("10.96.0.1", 80), service("10.96.0.2", 80),
                                     service("10.96.0.3", 80)};
-  ASSERT_TRUE(publisher.replaceAll(first));
+  ASSERT_TRUE(publisher.replaceSource(ServiceSource::kConfig, first));
 
   // Change all three; the sink refuses the second.
   std::vector<ServiceSpec> second = first;
@@ -351,7 +352,7 @@ TEST(PublisherTest, SinkErrorStopsWithTheModelMatchingTheSink) {
     spec.endpoints.pop_back();
   }
   sink.fail_key = "10.96.0.2:80/tcp";
-  auto stats = publisher.replaceAll(second);
+  auto stats = publisher.replaceSource(ServiceSource::kConfig, second);
   ASSERT_FALSE(stats);
   EXPECT_EQ(stats.status().message(), "service 10.96.0.2:80/tcp: sink refused");
   EXPECT_EQ(publisher.services(), sink.accepted);
@@ -360,7 +361,7 @@ TEST(PublisherTest, SinkErrorStopsWithTheModelMatchingTheSink) {
   EXPECT_EQ(publisher.services().at("10.96.0.3:80/tcp"), first[2]);
 
   // A refused removal keeps the service.
-  stats = publisher.replaceAll({second[0]});
+  stats = publisher.replaceSource(ServiceSource::kConfig, {second[0]});
   ASSERT_FALSE(stats);
   EXPECT_EQ(publisher.services(), sink.accepted);
   EXPECT_EQ(publisher.services().count("10.96.0.2:80/tcp"), 1u);
@@ -371,12 +372,128 @@ TEST(PublisherTest, SinkErrorStopsWithTheModelMatchingTheSink) {
 
   // Once the sink accepts again, a retry converges.
   sink.fail_key.reset();
-  stats = publisher.replaceAll(second);
+  stats = publisher.replaceSource(ServiceSource::kConfig, second);
   ASSERT_TRUE(stats) << stats.status().message();
   EXPECT_EQ(stats->unchanged, 1u);
   EXPECT_EQ(stats->changed, 2u);
   EXPECT_EQ(stats->added, 0u);
   EXPECT_EQ(publisher.services(), sink.accepted);
+}
+
+// --- Sources: a reload replaces only its own services -----------------------------
+
+ServiceSpec withSource(ServiceSpec spec, ServiceSource source) {
+  spec.source = source;
+  return spec;
+}
+
+TEST(PublisherTest, ReplaceSourceLeavesOtherSourcesAlone) {
+  RecordingSink sink;
+  Publisher publisher(sink);
+  ASSERT_TRUE(publisher.upsert(withSource(service("10.96.0.20", 80), ServiceSource::kApi)));
+  ASSERT_TRUE(publisher.upsert(withSource(service("10.96.0.30", 80), ServiceSource::kXds)));
+  ASSERT_TRUE(publisher.replaceSource(ServiceSource::kConfig,
+                                      {service("10.96.0.1", 80), service("10.96.0.2", 80)}));
+  EXPECT_EQ(publisher.services().size(), 4u);
+
+  // The config drops one service and changes the other: the API's and xDS's
+  // services are neither removed nor re-sent.
+  sink.clear();
+  ServiceSpec changed = service("10.96.0.1", 80, 3);
+  auto stats = publisher.replaceSource(ServiceSource::kConfig, {changed});
+  ASSERT_TRUE(stats) << stats.status().message();
+  EXPECT_EQ(stats->removed, 1u);
+  EXPECT_EQ(stats->changed, 1u);
+  EXPECT_EQ(sink.removes, std::vector<std::string>{"10.96.0.2:80/tcp"});
+  ASSERT_EQ(sink.upserts.size(), 1u);
+  EXPECT_EQ(sink.upserts[0].spec, changed);
+  EXPECT_EQ(publisher.services().at("10.96.0.20:80/tcp").source, ServiceSource::kApi);
+  EXPECT_EQ(publisher.services().at("10.96.0.30:80/tcp").source, ServiceSource::kXds);
+
+  // An empty config empties only the config's share.
+  stats = publisher.replaceSource(ServiceSource::kConfig, {});
+  ASSERT_TRUE(stats) << stats.status().message();
+  EXPECT_EQ(stats->removed, 1u);
+  EXPECT_EQ(publisher.services().size(), 2u);
+  EXPECT_EQ(publisher.services(), sink.accepted);
+
+  // Replacing the API's set works the same way.
+  stats = publisher.replaceSource(ServiceSource::kApi, {});
+  ASSERT_TRUE(stats) << stats.status().message();
+  EXPECT_EQ(publisher.services().size(), 1u);
+  EXPECT_EQ(publisher.services().count("10.96.0.30:80/tcp"), 1u);
+}
+
+TEST(PublisherTest, ReplaceSourceRefusesKeysOwnedElsewhereBeforeSending) {
+  RecordingSink sink;
+  Publisher publisher(sink);
+  ASSERT_TRUE(publisher.upsert(withSource(service("10.96.0.20", 80), ServiceSource::kApi)));
+  ASSERT_TRUE(publisher.replaceSource(ServiceSource::kConfig, {service("10.96.0.1", 80)}));
+  sink.clear();
+
+  auto stats = publisher.replaceSource(ServiceSource::kConfig,
+                                       {service("10.96.0.1", 80, 3), service("10.96.0.20", 80)});
+  ASSERT_FALSE(stats);
+  EXPECT_EQ(stats.status().message(),
+            "service 10.96.0.20:80/tcp is owned by api; delete it there before adding it from "
+            "config");
+  EXPECT_EQ(sink.calls(), 0u);
+  EXPECT_EQ(publisher.services().at("10.96.0.1:80/tcp"), service("10.96.0.1", 80));
+
+  stats = publisher.replaceSource(ServiceSource::kConfig,
+                                  {withSource(service("10.96.0.5", 80), ServiceSource::kXds)});
+  ASSERT_FALSE(stats);
+  EXPECT_EQ(stats.status().message(), "service 10.96.0.5:80/tcp has source xds, not config");
+  EXPECT_EQ(sink.calls(), 0u);
+}
+
+TEST(PublisherTest, SourceIsPartOfTheModel) {
+  RecordingSink sink;
+  Publisher publisher(sink);
+  ASSERT_TRUE(publisher.upsert(service("10.96.0.1", 80)));
+  ASSERT_TRUE(publisher.upsert(withSource(service("10.96.0.1", 80), ServiceSource::kApi)));
+  EXPECT_EQ(publisher.services().at("10.96.0.1:80/tcp").source, ServiceSource::kApi);
+  EXPECT_STREQ(toString(ServiceSource::kConfig), "config");
+  EXPECT_STREQ(toString(ServiceSource::kApi), "api");
+  EXPECT_STREQ(toString(ServiceSource::kXds), "xds");
+}
+
+// --- Publish metrics ------------------------------------------------------------
+
+TEST(PublisherTest, MetricsCountEveryCallAndBucketItsLatency) {
+  RecordingSink sink;
+  uint64_t now_ns = 0;
+  uint64_t step_ns = 0;
+  // Every reading advances by step_ns, so a call lasts step_ns.
+  Publisher publisher(sink, [&] {
+    uint64_t t = now_ns;
+    now_ns += step_ns;
+    return t;
+  });
+  step_ns = 7'000;  // 7 us: first bucket (<= 10 us)
+  ASSERT_TRUE(publisher.upsert(service("10.96.0.1", 80)));
+  ASSERT_TRUE(publisher.upsert(service("10.96.0.1", 80)));  // equal: no call, no sample
+  step_ns = 300'000;                                        // 300 us: the 500 us bucket
+  ASSERT_TRUE(publisher.upsert(service("10.96.0.2", 80)));
+  step_ns = 1'000'000'000;  // 1 s: beyond every bound
+  ASSERT_TRUE(publisher.remove(service("10.96.0.2", 80).key));
+  sink.fail_key = "10.96.0.3:80/tcp";
+  step_ns = 50'000;  // exactly 50 us: the 50 us bucket
+  ASSERT_FALSE(publisher.upsert(service("10.96.0.3", 80)));
+
+  const PublishMetrics& m = publisher.metrics();
+  EXPECT_EQ(m.upserts, 2u);
+  EXPECT_EQ(m.removals, 1u);
+  EXPECT_EQ(m.failures, 1u);
+  EXPECT_EQ(m.count(), 4u);
+  EXPECT_EQ(m.latency_sum_ns, 7'000u + 300'000u + 1'000'000'000u + 50'000u);
+  EXPECT_EQ(m.latency_max_ns, 1'000'000'000u);
+  std::array<uint64_t, kPublishLatencyBoundsUs.size() + 1> expected{};
+  expected[0] = 1;                               // <= 10 us
+  expected[2] = 1;                               // <= 50 us
+  expected[5] = 1;                               // <= 500 us
+  expected[kPublishLatencyBoundsUs.size()] = 1;  // slower than 250 ms
+  EXPECT_EQ(m.latency_buckets, expected);
 }
 
 }  // namespace
