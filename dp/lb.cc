@@ -282,7 +282,8 @@ bool lbInput(Worker& w, rte_mbuf* m, const PacketMeta& meta, const FlowProbe& fp
   bool multi = ctx.worker_count > 1 && !handed_off;
 
   // A request to a VIP.
-  if (const ServiceVersion* svc = ctx.services->find(v.fam, meta.proto, dport_be, v.dst)) {
+  if (const ServiceVersion* svc =
+          ctx.services->find(v.fam, meta.proto, dport_be, v.dst, fp.vip_hash)) {
     if (multi && (svc->mode == ForwardMode::kDnat || svc->affinity)) {
       unsigned owner = clientOwner(v.src, v.alen, ctx.worker_count);
       if (owner != w.index()) {

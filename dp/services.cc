@@ -79,10 +79,9 @@ ServiceTable::~ServiceTable() {
 }
 
 const ServiceVersion* ServiceTable::find(uint8_t family, uint8_t proto, uint16_t port_be,
-                                         const uint8_t* vip) const {
+                                         const uint8_t* vip, uint32_t hash) const {
   const ServiceVersion* found = nullptr;
-  uint32_t h = VipIndex::hashOf(family, proto, port_be, vip);
-  index_->find(h, [&](uint32_t slot) {
+  index_->find(hash, [&](uint32_t slot) {
     const ServiceVersion* v = at(slot);
     // The slot may have been handed to another service since it was indexed.
     if (v == nullptr || v->port_be != port_be || v->proto != proto || v->family != family ||

@@ -68,7 +68,20 @@ class ServiceTable {
 
   // Worker side, lock-free. `vip` is 4 or 16 bytes, `port_be` network order.
   const ServiceVersion* find(uint8_t family, uint8_t proto, uint16_t port_be,
-                             const uint8_t* vip) const;
+                             const uint8_t* vip) const {
+    return find(family, proto, port_be, vip, VipIndex::hashOf(family, proto, port_be, vip));
+  }
+  // The same with the key's VipIndex::hashOf already computed.
+  const ServiceVersion* find(uint8_t family, uint8_t proto, uint16_t port_be, const uint8_t* vip,
+                             uint32_t hash) const;
+  // Burst helpers, as Conntrack's: prefetchIndex for each packet, then
+  // prefetchVersion, then find. Hints only.
+  void prefetchIndex(uint32_t hash) const { index_->prefetch(hash); }
+  void prefetchVersion(uint32_t hash) const {
+    uint32_t slot = index_->firstCandidate(hash);
+    if (slot != VipIndex::kNotFound)
+      __builtin_prefetch(slots_[slot].load(std::memory_order_relaxed));
+  }
   // The current version in `slot` (nullptr when empty).
   const ServiceVersion* at(uint32_t slot) const {
     return slots_[slot].load(std::memory_order_acquire);

@@ -52,6 +52,23 @@ class VipIndex {
     return kNotFound;
   }
 
+  // Burst helpers (hints, no effect on results): fetch the entry where a
+  // probe for `h` starts; then, once it has arrived, the first candidate's
+  // slot (kNotFound when that entry is not one for `h`).
+  void prefetch(uint32_t h) const {
+    const Table* t = table_.load(std::memory_order_acquire);
+    __builtin_prefetch(&t->entries[h & t->mask]);
+  }
+  uint32_t firstCandidate(uint32_t h) const {
+    const Table* t = table_.load(std::memory_order_acquire);
+    uint64_t e = t->entries[h & t->mask].load(std::memory_order_relaxed);
+    if (static_cast<uint32_t>(e >> 32) != h || e == 0 ||
+        static_cast<uint32_t>(e) == kTombstoneLow) {
+      return kNotFound;
+    }
+    return static_cast<uint32_t>(e) - 1;
+  }
+
   // Writer side (one thread). The caller knows which keys are present: it
   // never inserts a slot twice, erases only what it inserted and keeps at
   // most `capacity` entries.

@@ -150,6 +150,7 @@ bool Worker::probeOf(rte_mbuf* m, Drop parsed, const PacketMeta& meta, FlowProbe
   }
   flowKeyOf(m, meta, &fp->key);
   fp->probe = ct_->probe(fp->key);
+  fp->vip_hash = VipIndex::hashOf(fp->key.family, fp->key.proto, fp->key.dport, fp->key.dst);
   return true;
 }
 
@@ -230,8 +231,9 @@ unsigned Worker::pollOnce() {
     if (n == kBurst) drained = false;
     counters_.add(WorkerEvent::rx_packets, n);
     counters_.add(WorkerEvent::rx_bursts);
-    // Three passes over the burst so its conntrack misses overlap: parse
-    // and prefetch each flow's buckets, then each flow, then handle.
+    // Three passes over the burst so its cache misses overlap: parse and
+    // prefetch each flow's buckets and VIP index entry, then each flow and
+    // service version, then handle.
     PacketMeta metas[kBurst];
     Drop parsed[kBurst];
     FlowProbe probes[kBurst];
@@ -245,10 +247,16 @@ unsigned Worker::pollOnce() {
                                   : parsePacket(rte_pktmbuf_mtod(m, const uint8_t*),
                                                 rte_pktmbuf_data_len(m), metas[i]);
       keyed[i] = probeOf(m, parsed[i], metas[i], &probes[i]);
-      if (keyed[i]) ct_->prefetchBuckets(probes[i].probe);
+      if (keyed[i]) {
+        ct_->prefetchBuckets(probes[i].probe);
+        ctx_.services->prefetchIndex(probes[i].vip_hash);
+      }
     }
     for (uint16_t i = 0; i < n; i++) {
-      if (keyed[i]) ct_->prefetchFlow(probes[i].probe);
+      if (keyed[i]) {
+        ct_->prefetchFlow(probes[i].probe);
+        ctx_.services->prefetchVersion(probes[i].vip_hash);
+      }
     }
     for (uint16_t i = 0; i < n; i++) {
       dispatch(pkts[i], q.port_idx, false, parsed[i], metas[i], keyed[i] ? &probes[i] : nullptr);

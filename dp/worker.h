@@ -29,6 +29,7 @@ inline constexpr uint16_t kMaxPorts = 16;
 struct FlowProbe {
   FlowKey key;
   Conntrack::Probe probe;
+  uint32_t vip_hash;  // VipIndex::hashOf the destination as a VIP
 };
 
 struct RxQueue {
