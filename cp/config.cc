@@ -12,6 +12,7 @@
 
 #include <libconfig.h++>
 
+#include "cp/admin/admin_config.h"
 #include "cp/config_reader.h"
 #include "cp/service_config.h"
 
@@ -123,6 +124,9 @@ class Loader {
     }
     if (const Setting* services = top.list("services")) {
       readServices(errors_, *services, dp, config_.services);
+    }
+    if (const Setting* admin = top.group("admin")) {
+      admin::readAdmin(errors_, *admin, config_.admin.emplace());
     }
     top.finish();
 

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cp/admin/spec.h"
 #include "dp/api/dataplane.h"
 #include "dp/api/eal.h"
 #include "dp/api/service.h"
@@ -22,6 +23,9 @@ struct Config {
   dp::LogLevel log_level = dp::LogLevel::kInfo;
   dp::DataplaneSpec dataplane;
   std::vector<ServiceSpec> services;  // static services; reloaded on SIGHUP
+  // The admin API's listeners; absent without an `admin` group, so that
+  // several sluiced (tests, demos) do not contend for the default socket.
+  std::optional<admin::AdminSpec> admin;
 };
 
 // Reads and validates a config file. On failure the Status lists every error

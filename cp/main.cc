@@ -7,8 +7,12 @@
 #include <string>
 #include <thread>
 
+#include "cp/admin/dataplane_backend.h"
+#include "cp/admin/server.h"
 #include "cp/config.h"
+#include "cp/control_queue.h"
 #include "cp/publisher.h"
+#include "cp/reload.h"
 #include "dp/api/dataplane.h"
 #include "dp/api/eal.h"
 
@@ -53,8 +57,9 @@ Result<Config> loadConfig(const Options& opts) {
                                   : loadConfigFile(opts.config_path);
 }
 
-// SIGHUP: re-read the config and publish what changed in its services. A
-// config that does not load is refused whole and the running tables stay.
+// SIGHUP (and the admin API's Reload): re-read the config and publish what
+// changed in its services. A config that does not load is refused whole and
+// the running tables stay.
 void reload(const Options& opts, const Config& running, Publisher& publisher) {
   auto next = loadConfig(opts);
   if (!next) {
@@ -62,19 +67,17 @@ void reload(const Options& opts, const Config& running, Publisher& publisher) {
                  next.status().message().c_str());
     return;
   }
-  if (!(next->dataplane == running.dataplane) || next->eal_args != running.eal_args ||
-      next->main_lcore != running.main_lcore || next->main_cpu != running.main_cpu) {
-    std::fprintf(stderr,
-                 "sluiced: reload: settings other than services changed; they take effect on "
-                 "restart\n");
-  }
-  auto stats = publisher.replaceSource(ServiceSource::kConfig, next->services);
-  if (!stats) {
-    std::fprintf(stderr, "sluiced: reload: %s\n", stats.status().message().c_str());
+  auto report = applyReload(*next, running, publisher);
+  if (!report) {
+    std::fprintf(stderr, "sluiced: reload: %s\n", report.status().message().c_str());
     return;
   }
+  for (const std::string& name : report->restart_required) {
+    std::fprintf(stderr, "sluiced: reload: %s changed; it takes effect on restart\n", name.c_str());
+  }
+  const PublishStats& stats = report->stats;
   std::printf("sluiced: reloaded %s: %zu services added, %zu changed, %zu removed, %zu unchanged\n",
-              next->source.c_str(), stats->added, stats->changed, stats->removed, stats->unchanged);
+              report->source.c_str(), stats.added, stats.changed, stats.removed, stats.unchanged);
   std::fflush(stdout);
 }
 
@@ -205,7 +208,22 @@ int run(const Config& config, const Options& opts, const char* argv0) {
     DataplaneSink sink(plane);
     Publisher publisher(sink);
     Status started = publisher.replaceSource(ServiceSource::kConfig, config.services).status();
+    // The admin API posts its work to this loop, which owns the publisher.
+    ControlQueue control;
+    admin::DataplaneBackend backend(publisher, config, plane, [&] { return loadConfig(opts); });
+    std::unique_ptr<admin::AdminServer> admin_server;
+    if (started && config.admin) {
+      auto server = admin::AdminServer::start(*config.admin, control, backend);
+      started = server ? Status::ok() : server.status();
+      if (server) {
+        admin_server = std::move(*server);
+        std::printf("sluiced: admin API on unix:%s", admin_server->socketPath().c_str());
+        if (admin_server->tcpPort() != 0) std::printf(" and TLS port %d", admin_server->tcpPort());
+        std::printf("\n");
+      }
+    }
     if (started) started = plane.launch();
+    backend.markLaunched();
     if (!started) {
       std::fprintf(stderr, "sluiced: %s\n", started.message().c_str());
       rc = 1;
@@ -224,9 +242,10 @@ int run(const Config& config, const Options& opts, const char* argv0) {
           printCounters(plane, "-- counters");
           next_stats = std::chrono::steady_clock::now() + interval;
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        control.runPending(std::chrono::milliseconds(1));
       }
       std::printf("sluiced: stopping\n");
+      if (admin_server) admin_server->stop();
       plane.stop();
       plane.pollControl();
     }

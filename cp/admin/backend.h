@@ -1,0 +1,37 @@
+// What the admin API drives: the model (through a ServiceEditor), the config
+// reload and the data plane's counters. sluiced implements it over its
+// Publisher and Dataplane (cp/admin/dataplane_backend.h); tests implement it
+// over a recording sink. Every method runs on the control thread.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "cp/admin/editor.h"
+#include "cp/config.h"
+#include "cp/publisher.h"
+#include "cp/reload.h"
+#include "dp/api/counters.h"
+
+namespace sluice::cp::admin {
+
+struct DataplaneStats {
+  uint64_t tsc_hz = 0;
+  uint64_t uptime_ns = 0;  // since the workers started
+  std::vector<dp::WorkerCounterSnapshot> workers;
+  std::vector<dp::PortCounterSnapshot> ports;
+};
+
+class AdminBackend {
+ public:
+  virtual ~AdminBackend() = default;
+  virtual ServiceEditor& editor() = 0;
+  virtual const PublishMetrics& publishMetrics() const = 0;
+  // The config sluiced runs with (its services as loaded at start).
+  virtual const Config& runningConfig() const = 0;
+  // Re-reads the config file and applies its services (cp/reload.h).
+  virtual Result<ReloadReport> reload() = 0;
+  virtual DataplaneStats dataplaneStats() const = 0;
+};
+
+}  // namespace sluice::cp::admin
