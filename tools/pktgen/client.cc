@@ -154,7 +154,6 @@ Client::Client(const Options& options, const Port& port, std::vector<UdpTuple> f
       gateway_mac_(gateway_mac),
       stop_(stop),
       ns_per_cycle_(1e9 / static_cast<double>(rte_get_tsc_hz())),
-      next_seq_(flows_.size(), 0),
       shares_(flows_.size()),
       window_(effectiveWindow(options), std::max<uint64_t>(kWindowStallMs, options.tcp_timeout_ms) *
                                             rte_get_tsc_hz() / 1000) {
@@ -254,7 +253,6 @@ void Client::buildTcp(rte_mbuf* m, uint32_t flow, const TcpSend& seg, uint64_t n
   if (data == nullptr) return;  // options cap the frame below an mbuf's room
   Probe probe;
   probe.flow = flow;
-  probe.seq = next_seq_[flow]++;
   probe.tsc = now;
   buildTcpSegment({data, len}, port_.mac, gateway_mac_, seg.tuple, seg.fields,
                   seg.payload_len != 0 ? &probe : nullptr, seg.payload_len);
@@ -273,7 +271,6 @@ uint16_t Client::sendBurst(uint64_t now, uint16_t count) {
         reinterpret_cast<uint8_t*>(rte_pktmbuf_append(pkts[i], static_cast<uint16_t>(len)));
     Probe probe;
     probe.flow = flow;
-    probe.seq = next_seq_[flow]++;
     probe.tsc = now;
     // Options cap frame_len below an mbuf's room, so append does not fail.
     if (data != nullptr) buildProbeFrame({data, len}, port_.mac, gateway_mac_, tuple, probe, len);
@@ -300,7 +297,8 @@ uint16_t Client::receive(uint64_t now, uint16_t burst) {
         continue;
       }
     } else if (auto view = parseUdp(frame)) {
-      auto probe = readProbe(frame.subspan(view->payload, view->payload_len));
+      auto probe =
+          readProbe(frame.subspan(view->payload, view->payload_len), view->tuple.src.family);
       if (probe) {
         onAnswer(*view, *probe, now);
       } else {
@@ -327,7 +325,7 @@ bool Client::onTcp(rte_mbuf* m, const TcpView& view, uint64_t now) {
   }
   if (r.echo) {
     std::span<const uint8_t> frame = frameOf(m);
-    auto probe = readProbe(frame.subspan(view.payload, view.payload_len));
+    auto probe = readProbe(frame.subspan(view.payload, view.payload_len), view.tuple.src.family);
     if (probe && probe->flow == r.flow) recordAnswer(*probe, now);
   }
   TcpSend seg;

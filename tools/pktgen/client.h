@@ -98,7 +98,6 @@ class Client {
   const std::atomic<bool>& stop_;
   double ns_per_cycle_;
 
-  std::vector<uint32_t> next_seq_;      // per flow
   std::vector<EndpointKey> endpoints_;  // by FlowShares' endpoint index
   FlowShares shares_;
   uint64_t next_flow_ = 0;

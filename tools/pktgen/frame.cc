@@ -61,43 +61,48 @@ MacAddr readMac(const uint8_t* p) {
 
 }  // namespace
 
-bool writeProbe(std::span<uint8_t> payload, const Probe& probe) {
-  if (payload.size() < kProbeLen) return false;
-  uint8_t* p = payload.data();
-  std::memset(p, 0, kProbeLen);
-  store32(p, kProbeMagic);
-  store32(p + 4, probe.flow);
-  store32(p + 8, probe.seq);
-  store16(p + 12, probe.pod);
-  store64(p + 16, probe.tsc);
-  if (probe.endpoint) {
-    p[14] = static_cast<uint8_t>(probe.endpoint->family);
-    std::memcpy(p + 24, probe.endpoint->bytes.data(), probe.endpoint->size());
+namespace {
+
+// The check byte of a probe: its flow and tsc mixed (a 64-bit multiply lets
+// every input bit reach the top byte), so a foreign payload rarely passes.
+uint8_t probeCheck(uint32_t flow, uint64_t tsc) {
+  const uint64_t h = (tsc ^ (static_cast<uint64_t>(flow) << 40 | flow)) * 0x9e3779b97f4a7c15ull;
+  return static_cast<uint8_t>((h >> 56) ^ 0x5c);
+}
+
+}  // namespace
+
+size_t probeLen(Family family) {
+  return kProbeFixedLen + (family == Family::kV4 ? 4 : 16);
+}
+
+bool writeProbe(std::span<uint8_t> payload, Family family, const Probe& probe) {
+  const size_t len = probeLen(family);
+  if (payload.size() < len || probe.flow >= kProbeFlows ||
+      probe.endpoint.has_value() != (probe.pod != 0) ||
+      (probe.endpoint && probe.endpoint->family != family)) {
+    return false;
   }
+  uint8_t* p = payload.data();
+  store32(p, probe.flow);  // the top byte is the check's
+  p[0] = probeCheck(probe.flow, probe.tsc);
+  store64(p + 4, probe.tsc);
+  store16(p + 12, probe.pod);
+  std::memset(p + kProbeFixedLen, 0, len - kProbeFixedLen);
+  if (probe.endpoint)
+    std::memcpy(p + kProbeFixedLen, probe.endpoint->bytes.data(), len - kProbeFixedLen);
   return true;
 }
 
-std::optional<Probe> readProbe(std::span<const uint8_t> payload) {
-  if (payload.size() < kProbeLen) return std::nullopt;
+std::optional<Probe> readProbe(std::span<const uint8_t> payload, Family family) {
+  if (payload.size() < probeLen(family)) return std::nullopt;
   const uint8_t* p = payload.data();
-  if (load32(p) != kProbeMagic) return std::nullopt;
   Probe probe;
-  probe.flow = load32(p + 4);
-  probe.seq = load32(p + 8);
+  probe.flow = load32(p) & (kProbeFlows - 1);
+  probe.tsc = load64(p + 4);
+  if (p[0] != probeCheck(probe.flow, probe.tsc)) return std::nullopt;
   probe.pod = load16(p + 12);
-  probe.tsc = load64(p + 16);
-  switch (p[14]) {
-    case 0:
-      break;
-    case static_cast<uint8_t>(Family::kV4):
-      probe.endpoint = readIp(p + 24, Family::kV4);
-      break;
-    case static_cast<uint8_t>(Family::kV6):
-      probe.endpoint = readIp(p + 24, Family::kV6);
-      break;
-    default:
-      return std::nullopt;
-  }
+  if (probe.pod != 0) probe.endpoint = readIp(p + kProbeFixedLen, family);
   return probe;
 }
 
@@ -185,7 +190,7 @@ uint16_t l4Checksum(std::span<uint8_t> frame, const IpView& view, uint8_t proto,
 }
 
 size_t minProbeFrameLen(Family family) {
-  return kEthLen + ipHeaderLen(family) + kUdpLen + kProbeLen;
+  return kEthLen + ipHeaderLen(family) + kUdpLen + probeLen(family);
 }
 
 size_t buildProbeFrame(std::span<uint8_t> out, const MacAddr& src_mac, const MacAddr& dst_mac,
@@ -205,15 +210,16 @@ size_t buildProbeFrame(std::span<uint8_t> out, const MacAddr& src_mac, const Mac
   store16(udp + 4, static_cast<uint16_t>(udp_len));
   store16(udp + 6, 0);
   uint8_t* payload = udp + kUdpLen;
-  writeProbe({payload, kProbeLen}, probe);
-  std::memset(payload + kProbeLen, 0, udp_len - kUdpLen - kProbeLen);
+  const size_t payload_len = udp_len - kUdpLen;
+  std::memset(payload, 0, payload_len);
+  if (!writeProbe({payload, payload_len}, family, probe)) return 0;
 
   UdpView view;
   view.tuple = tuple;
   view.l3 = kEthLen;
   view.l4 = kEthLen + ipHeaderLen(family);
   view.payload = view.l4 + kUdpLen;
-  view.payload_len = udp_len - kUdpLen;
+  view.payload_len = payload_len;
   setUdpChecksums(out.first(frame_len), view);
   return frame_len;
 }
@@ -258,10 +264,10 @@ void answerUdpInPlace(std::span<uint8_t> frame, const UdpView& view, const MacAd
   store16(udp + 2, answer.dport);
 
   std::span<uint8_t> payload = frame.subspan(view.payload, view.payload_len);
-  if (auto probe = readProbe(payload)) {
+  if (auto probe = readProbe(payload, view.tuple.src.family)) {
     probe->pod = pod;
     probe->endpoint = view.tuple.dst;
-    writeProbe(payload, *probe);
+    writeProbe(payload, view.tuple.src.family, *probe);
   }
   UdpView answered = view;
   answered.tuple = answer;

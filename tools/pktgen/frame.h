@@ -37,36 +37,47 @@ struct UdpTuple {
   friend bool operator==(const UdpTuple&, const UdpTuple&) = default;
 };
 
-// The start of every UDP payload the client sends, big-endian on the wire:
-//   0 magic u32 | 4 flow u32 | 8 seq u32 | 12 pod u16 | 14 endpoint family u8
-//   15 zero u8 | 16 tsc u64 | 24 endpoint address 16 bytes
-// A request has pod 0 and no endpoint; the pod answering fills both in, so the
-// client learns which endpoint served a flow even behind full NAT.
-inline constexpr uint32_t kProbeMagic = 0x534c5047;  // "SLPG"
-inline constexpr size_t kProbeLen = 40;
+// The probe at the start of every payload the client sends (UDP datagrams
+// and TCP data segments), big-endian on the wire:
+//   0 check u8 | 1 flow u24 | 4 tsc u64 | 12 pod u16 | 14 endpoint address
+// The endpoint address has the family of the packet that carries the probe,
+// 4 bytes in IPv4 and 16 in IPv6, so an IPv4 UDP probe fills the 60-byte
+// minimum Ethernet frame exactly (64 bytes on the wire with the FCS). A
+// request has pod 0 and a zero address; the pod answering writes both, so
+// the client learns which endpoint served a flow even behind full NAT.
+// `check` is derived from flow and tsc, which the pod leaves alone: foreign
+// payloads fail it 255 times in 256 before the client's tuple check.
+inline constexpr uint32_t kProbeFlows = 1u << 24;  // flow indexes a probe can carry
+inline constexpr size_t kProbeFixedLen = 14;       // the probe before the address
+
+// The probe's length in a packet of `family`: 18 (IPv4) or 30 (IPv6).
+size_t probeLen(Family family);
 
 struct Probe {
-  uint32_t flow = 0;
-  uint32_t seq = 0;
-  uint64_t tsc = 0;  // the client's clock when it built the request
-  uint16_t pod = 0;
-  std::optional<IpAddr> endpoint;  // the address the pod was reached at
+  uint32_t flow = 0;               // below kProbeFlows
+  uint64_t tsc = 0;                // the client's clock when it built the request
+  uint16_t pod = 0;                // 0 in a request; the answering pod's --pod-id
+  std::optional<IpAddr> endpoint;  // with pod != 0: the address the pod was reached at
   friend bool operator==(const Probe&, const Probe&) = default;
 };
 
-// Writes `probe` to payload[0, kProbeLen); false when the payload is shorter.
-bool writeProbe(std::span<uint8_t> payload, const Probe& probe);
-// The probe at the start of `payload`, or nullopt when it is too short, the
-// magic differs or the endpoint family is invalid.
-std::optional<Probe> readProbe(std::span<const uint8_t> payload);
+// Writes `probe` to payload[0, probeLen(family)). False when the payload is
+// shorter, flow is not below kProbeFlows, or pod and endpoint disagree (an
+// endpoint, of `family`, goes with pod != 0 and only with it).
+bool writeProbe(std::span<uint8_t> payload, Family family, const Probe& probe);
+// The probe at the start of a payload carried by a `family` packet, or
+// nullopt when the payload is too short or the check byte is wrong.
+std::optional<Probe> readProbe(std::span<const uint8_t> payload, Family family);
 
-// Smallest frame carrying a probe: Ethernet + IP + UDP + kProbeLen.
+// Smallest frame carrying a probe, without FCS: Ethernet + IP + UDP +
+// probeLen (60 for IPv4, 92 for IPv6).
 size_t minProbeFrameLen(Family family);
 
 // Builds a `frame_len`-byte probe frame into out[0, frame_len): the probe,
 // then zero padding; IPv4 header and UDP checksums set. Returns frame_len, or
 // 0 when out is too small, frame_len is below minProbeFrameLen or above what
-// the IP length field holds, or the tuple mixes families.
+// the IP length field holds, the tuple mixes families, or writeProbe refuses
+// the probe.
 size_t buildProbeFrame(std::span<uint8_t> out, const MacAddr& src_mac, const MacAddr& dst_mac,
                        const UdpTuple& tuple, const Probe& probe, size_t frame_len);
 

@@ -13,7 +13,12 @@ namespace {
 
 constexpr uint64_t kMaxFlows = 10'000'000;
 constexpr unsigned kMaxBurst = 512;
-constexpr unsigned kMaxFrameLen = 1514;  // without FCS; fits a default mbuf
+// --size counts the frame on the wire, its 4-byte FCS included, as RFC 2544
+// and other generators do (64 is the minimum frame); the frame built is 4
+// bytes shorter, the NIC appends the FCS.
+constexpr unsigned kFcsLen = 4;
+constexpr unsigned kMaxSize = 1518;  // 1514 bytes built: fits a default mbuf
+static_assert(kMaxFlows <= kProbeFlows, "a probe names its flow in 24 bits");
 
 std::optional<uint64_t> toUnsigned(std::string_view text, uint64_t min, uint64_t max) {
   uint64_t v = 0;
@@ -115,7 +120,7 @@ class Parser {
       } else if (name == "--exchanges") {
         s = number(o_.exchanges, 1, 255);
       } else if (name == "--size") {
-        s = number(o_.frame_len, 0, kMaxFrameLen);
+        s = number(size_, 0, kMaxSize);
       } else if (name == "--drain-ms") {
         s = number(o_.drain_ms, 0, 60'000);
       } else if (name == "--gateway") {
@@ -152,6 +157,7 @@ class Parser {
       if (!s) return s;
     }
     if (Status s = check(); !s) return s;
+    if (size_ != 0) o_.frame_len = size_ - kFcsLen;
     return o_;
   }
 
@@ -246,11 +252,14 @@ class Parser {
           "IPv6); use --gateway-mac");
     }
     for (const Destination& d : o_.destinations) {
-      const size_t min = o_.proto == Proto::kTcp ? tcpFrameLen(d.addr.family, kProbeLen)
-                                                 : minProbeFrameLen(d.addr.family);
-      if (o_.frame_len != 0 && o_.frame_len < min) {
-        return Status::error("--size " + std::to_string(o_.frame_len) + " is below the " +
-                             std::to_string(min) + " bytes a probe to " + d.toString() + " needs");
+      const Family family = d.addr.family;
+      const size_t min = kFcsLen + (o_.proto == Proto::kTcp ? tcpFrameLen(family, probeLen(family))
+                                                            : minProbeFrameLen(family));
+      if (size_ != 0 && size_ < min) {
+        return Status::error("--size " + std::to_string(size_) + " is below the " +
+                             std::to_string(min) + " bytes (FCS included) a " +
+                             (o_.proto == Proto::kTcp ? "TCP" : "UDP") + " probe to " +
+                             d.toString() + " needs");
       }
     }
     return Status::ok();
@@ -262,6 +271,7 @@ class Parser {
   std::optional<std::string_view> inline_value_;
   bool mode_given_ = false;
   bool ports_given_ = false;
+  unsigned size_ = 0;  // --size, FCS included; 0: not given
   Options o_;
 };
 
@@ -308,7 +318,10 @@ const char* usageText() {
          "                      flows then move between endpoints by design)\n"
          "  --tcp-timeout-ms N  tcp: a connection whose answer takes longer fails and\n"
          "                      starts over (default 1000)\n"
-         "  --size BYTES        frame length without FCS (default: the smallest)\n"
+         "  --size BYTES        frame size on the wire, FCS included, as RFC 2544 counts\n"
+         "                      it: --size 64 builds 60-byte frames and the NIC adds\n"
+         "                      the 4-byte FCS (at most 1518; default and least: 64\n"
+         "                      for IPv4 UDP, 96 IPv6 UDP, 88 IPv4 TCP, 120 IPv6 TCP)\n"
          "  --drain-ms N        wait for replies after sending (default 500)\n"
          "  --gateway IP        next hop, resolved from the source of its family: by\n"
          "                      ARP (IPv4) or neighbor solicitation (IPv6)\n"

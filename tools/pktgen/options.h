@@ -43,7 +43,7 @@ struct Options {
   unsigned tcp_timeout_ms = 1000;  // an answer later than this fails the connection
   unsigned exchanges = 1;          // connect: echoed data segments per connection
   bool next_port = false;          // connect: each connection from the flow's next port
-  unsigned frame_len = 0;          // 0: the smallest probe frame
+  unsigned frame_len = 0;          // built, without FCS: --size - 4; 0: the smallest probe frame
   unsigned drain_ms = 500;         // after sending, wait this long for replies
   std::optional<IpAddr> gateway;   // IPv4 next hop, resolved by ARP
   std::optional<MacAddr> gateway_mac;

@@ -75,7 +75,8 @@ uint16_t TcpFlows::nextPort(uint16_t sport) const {
 
 size_t TcpFlows::dataPayloadLen(const UdpTuple& tuple) const {
   const size_t headers = tcpFrameLen(tuple.src.family, 0);
-  return config_.frame_len > headers + kProbeLen ? config_.frame_len - headers : kProbeLen;
+  const size_t probe = probeLen(tuple.src.family);
+  return config_.frame_len > headers + probe ? config_.frame_len - headers : probe;
 }
 
 void TcpFlows::fill(uint32_t flow, const State& s, uint8_t flags, size_t payload_len,

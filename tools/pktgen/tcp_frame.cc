@@ -59,7 +59,7 @@ size_t buildTcpSegment(std::span<uint8_t> out, const MacAddr& src_mac, const Mac
   const size_t ip_length_field = family == Family::kV4 ? kIpv4Len + l4_len : l4_len;
   if (tuple.dst.family != family || ip_length_field > 0xffff ||
       tcpFrameLen(family, payload_len) > out.size() ||
-      (probe != nullptr && payload_len < kProbeLen)) {
+      (probe != nullptr && payload_len < probeLen(family))) {
     return 0;
   }
   uint8_t* p = out.data();
@@ -76,7 +76,7 @@ size_t buildTcpSegment(std::span<uint8_t> out, const MacAddr& src_mac, const Mac
   storeBe32(opt + 8, tcp.ts_ecr);
   uint8_t* payload = opt + kTcpTimestampsLen;
   std::memset(payload, 0, payload_len);
-  if (probe != nullptr) writeProbe({payload, payload_len}, *probe);
+  if (probe != nullptr && !writeProbe({payload, payload_len}, family, *probe)) return 0;
 
   TcpView view;
   view.tuple = tuple;
@@ -170,10 +170,11 @@ size_t answerTcpInPlace(std::span<uint8_t> frame, const TcpView& view, const Mac
     out.ack = in.seq + static_cast<uint32_t>(view.payload_len);
     payload_len = view.payload_len;
     std::span<uint8_t> payload = frame.subspan(view.payload, view.payload_len);
-    if (auto probe = readProbe(payload)) {
+    const Family family = view.tuple.src.family;
+    if (auto probe = readProbe(payload, family)) {
       probe->pod = pod;
       probe->endpoint = view.tuple.dst;
-      writeProbe(payload, *probe);
+      writeProbe(payload, family, *probe);
     }
   } else {
     return 0;  // a bare ACK asks for nothing

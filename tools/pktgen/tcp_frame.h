@@ -46,8 +46,8 @@ size_t tcpFrameLen(Family family, size_t payload_len);
 // with the timestamps option, then payload_len bytes of payload: `probe`
 // (when given) followed by zero padding. IPv4 header and TCP checksums set.
 // Returns the frame length, or 0 when out is too small, the tuple mixes
-// families, a probe does not fit in payload_len, or the IP length field
-// cannot hold the segment.
+// families, a probe does not fit in payload_len (or writeProbe refuses it),
+// or the IP length field cannot hold the segment.
 size_t buildTcpSegment(std::span<uint8_t> out, const MacAddr& src_mac, const MacAddr& dst_mac,
                        const UdpTuple& tuple, const TcpFields& tcp, const Probe* probe,
                        size_t payload_len);

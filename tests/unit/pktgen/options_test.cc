@@ -49,7 +49,7 @@ TEST(Options, Client) {
   EXPECT_EQ(o->flows, 300u);
   EXPECT_EQ(o->rate_pps, 10000u);
   EXPECT_DOUBLE_EQ(o->duration_s, 2.5);
-  EXPECT_EQ(o->frame_len, 128u);
+  EXPECT_EQ(o->frame_len, 124u);  // --size counts the FCS
   EXPECT_EQ(o->gateway, IpAddr::parse("192.168.80.1"));
   EXPECT_EQ(o->json_path, "/tmp/x.json");
   EXPECT_EQ(o->idle_sleep_us, 50u);
@@ -80,8 +80,9 @@ TEST(Options, ErrorsNameTheOption) {
   EXPECT_EQ(with({"--flows"}), "--flows needs a value");
   EXPECT_EQ(with({"--bogus"}), "unknown option '--bogus'");
   EXPECT_EQ(with({"--role", "router"}), "--role: bad value 'router'");
-  EXPECT_EQ(with({"--size", "81"}),
-            "--size 81 is below the 82 bytes a probe to 10.96.0.10:53 needs");
+  EXPECT_EQ(with({"--size", "63"}),
+            "--size 63 is below the 64 bytes (FCS included) a UDP probe to 10.96.0.10:53 needs");
+  EXPECT_EQ(with({"--size", "1519"}), "--size: bad value '1519'");
   EXPECT_EQ(with({"--duration", "0"}), "--duration must be above 0 for the client");
   EXPECT_EQ(with({"--gateway-mac", "01:00:5e:00:00:01"}),
             "--gateway-mac: bad value '01:00:5e:00:00:01'");
@@ -163,15 +164,49 @@ TEST(Options, TcpAndWindow) {
   EXPECT_EQ(error({"--proto", "tcp", "--connect-ports", "next"}),
             "--connect-ports needs --mode connect");
   EXPECT_EQ(error({"--mode", "connect"}), "--mode needs --proto tcp");
-  // Ethernet 14 + IPv4 20 + TCP 32 (with timestamps) + probe 40.
-  EXPECT_EQ(error({"--proto", "tcp", "--size", "105"}),
-            "--size 105 is below the 106 bytes a probe to 10.96.0.10:80 needs");
-  EXPECT_EQ(error({"--proto", "tcp", "--size", "106"}), "(parsed)");
-  EXPECT_EQ(error({"--size", "82"}), "(parsed)");  // UDP: 14 + 20 + 8 + 40
+  // Ethernet 14 + IPv4 20 + TCP 32 (with timestamps) + probe 18 + FCS 4.
+  EXPECT_EQ(error({"--proto", "tcp", "--size", "87"}),
+            "--size 87 is below the 88 bytes (FCS included) a TCP probe to 10.96.0.10:80 needs");
+  EXPECT_EQ(error({"--proto", "tcp", "--size", "88"}), "(parsed)");
   EXPECT_EQ(error({"--proto", "sctp"}), "--proto: bad value 'sctp'");
   EXPECT_EQ(error({"--proto", "tcp", "--mode", "burst"}), "--mode: bad value 'burst'");
   EXPECT_EQ(error({"--exchanges", "0"}), "--exchanges: bad value '0'");
   EXPECT_EQ(error({"--tcp-timeout-ms", "0"}), "--tcp-timeout-ms: bad value '0'");
+}
+
+// --size is the frame on the wire, FCS included (64 = the Ethernet minimum);
+// each probe kind has its own least size, named when a smaller one is asked.
+TEST(Options, SizeCountsTheFcsAndEachProbeHasItsMinimum) {
+  auto size = [](const char* dst, const char* src, const char* proto, std::string bytes) {
+    std::vector<std::string> args = {
+        "--src", src, "--dst", dst, "--gateway-mac", "02:00:00:00:00:01", "--proto", proto};
+    if (!bytes.empty()) args.insert(args.end(), {"--size", bytes});
+    return parseOptions(args);
+  };
+  struct Min {
+    const char* dst;
+    const char* src;
+    const char* proto;
+    unsigned least;  // 4 + Ethernet 14 + IP 20/40 + UDP 8 / TCP 32 + probe 18/30
+  };
+  for (const Min& m :
+       {Min{"10.96.0.10:53", "10.0.0.2", "udp", 64}, Min{"[fd00::10]:53", "fd00::2", "udp", 96},
+        Min{"10.96.0.10:80", "10.0.0.2", "tcp", 88}, Min{"[fd00::10]:80", "fd00::2", "tcp", 120}}) {
+    auto least = size(m.dst, m.src, m.proto, std::to_string(m.least));
+    ASSERT_TRUE(least) << least.status().message();
+    EXPECT_EQ(least->frame_len, m.least - 4) << m.dst << " " << m.proto;
+    auto below = size(m.dst, m.src, m.proto, std::to_string(m.least - 1));
+    ASSERT_FALSE(below) << m.dst << " " << m.proto;
+    EXPECT_NE(below.status().message().find("the " + std::to_string(m.least) + " bytes"),
+              std::string::npos)
+        << below.status().message();
+  }
+  auto unset = size("10.96.0.10:53", "10.0.0.2", "udp", "");
+  ASSERT_TRUE(unset);
+  EXPECT_EQ(unset->frame_len, 0u);  // the smallest probe frame
+  auto largest = size("10.96.0.10:53", "10.0.0.2", "udp", "1518");
+  ASSERT_TRUE(largest);
+  EXPECT_EQ(largest->frame_len, 1514u);
 }
 
 TEST(Options, ClientWithItsOwnPod) {

@@ -146,7 +146,6 @@ class Conversation {
       Bytes f(tcpFrameLen(send.tuple.src.family, send.payload_len));
       Probe probe;
       probe.flow = send.fields.ts_val;
-      probe.seq = send.fields.seq;
       probe.tsc = now;
       EXPECT_EQ(buildTcpSegment(f, kClientMac, kGatewayMac, send.tuple, send.fields,
                                 send.payload_len != 0 ? &probe : nullptr, send.payload_len),
@@ -176,7 +175,8 @@ class Conversation {
     const TcpReceived r = client_.onSegment(*a, now);
     if (r.connected) connect_times_.push_back(r.connect_time);
     if (r.echo) {
-      auto probe = readProbe(std::span(frame).subspan(a->payload, a->payload_len));
+      auto probe =
+          readProbe(std::span(frame).subspan(a->payload, a->payload_len), a->tuple.src.family);
       EXPECT_TRUE(probe);
       if (probe) {
         EXPECT_EQ(probe->flow, r.flow);
@@ -452,7 +452,7 @@ TEST(TcpFlows, DataSegmentsFillTheFrameLength) {
   Conversation small(tuples, config);
   ASSERT_TRUE(small.turn(0, 100));
   ASSERT_TRUE(small.client_.nextSegment(0, 200, send));
-  EXPECT_EQ(send.payload_len, kProbeLen);
+  EXPECT_EQ(send.payload_len, probeLen(Family::kV4));
 }
 
 }  // namespace

@@ -31,7 +31,6 @@ bool checksumsValid(const Bytes& f) {
 Probe sampleProbe() {
   Probe p;
   p.flow = 12;
-  p.seq = 0xfeedf00d;
   p.tsc = 0x0102030405060708;
   return p;
 }
@@ -92,16 +91,17 @@ TEST_P(TcpSegment, BuildsValidSegmentsAndParsesThemBack) {
   EXPECT_EQ(view->payload, l4 + 32);
   EXPECT_EQ(view->payload_len, c.payload_len);
   if (c.payload_len != 0) {
-    EXPECT_EQ(readProbe(std::span(f).subspan(view->payload, view->payload_len)), probe);
-    for (size_t i = view->payload + kProbeLen; i < f.size(); ++i) ASSERT_EQ(f[i], 0) << i;
+    const Family family = c.tuple.src.family;
+    EXPECT_EQ(readProbe(std::span(f).subspan(view->payload, view->payload_len), family), probe);
+    for (size_t i = view->payload + probeLen(family); i < f.size(); ++i) ASSERT_EQ(f[i], 0) << i;
   }
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, TcpSegment,
-                         ::testing::Values(Case{"v4_control", kV4, 0},
-                                           Case{"v4_probe", kV4, kProbeLen},
+                         ::testing::Values(Case{"v4_control", kV4, 0}, Case{"v4_probe", kV4, 18},
                                            Case{"v4_odd", kV4, 1001}, Case{"v6_control", kV6, 0},
-                                           Case{"v6_odd", kV6, 333}, Case{"v6_jumbo", kV6, 8000}),
+                                           Case{"v6_probe", kV6, 30}, Case{"v6_odd", kV6, 333},
+                                           Case{"v6_jumbo", kV6, 8000}),
                          [](const ::testing::TestParamInfo<Case>& info) {
                            return std::string(info.param.name);
                          });
@@ -113,7 +113,13 @@ TEST(TcpSegmentBuild, RefusesBadSizesAndMixedFamilies) {
   EXPECT_EQ(
       buildTcpSegment(std::span(f).first(65), kClientMac, kGatewayMac, kV4, fields, nullptr, 0),
       0u);
-  EXPECT_EQ(buildTcpSegment(f, kClientMac, kGatewayMac, kV4, fields, &probe, kProbeLen - 1), 0u);
+  // The smallest data segments: 84 bytes (88 with FCS) and 116 (120).
+  EXPECT_EQ(tcpFrameLen(Family::kV4, probeLen(Family::kV4)), 84u);
+  EXPECT_EQ(tcpFrameLen(Family::kV6, probeLen(Family::kV6)), 116u);
+  EXPECT_EQ(buildTcpSegment(f, kClientMac, kGatewayMac, kV4, fields, &probe, 18), 84u);
+  EXPECT_EQ(buildTcpSegment(f, kClientMac, kGatewayMac, kV4, fields, &probe, 17), 0u);
+  EXPECT_EQ(buildTcpSegment(f, kClientMac, kGatewayMac, kV6, fields, &probe, 30), 116u);
+  EXPECT_EQ(buildTcpSegment(f, kClientMac, kGatewayMac, kV6, fields, &probe, 29), 0u);
   EXPECT_EQ(buildTcpSegment(f, kClientMac, kGatewayMac, kV4, fields, nullptr, 135), 0u);
   EXPECT_EQ(buildTcpSegment(f, kClientMac, kGatewayMac, kV4, fields, nullptr, 134), 200u);
   const UdpTuple mixed{ip("192.168.80.2"), ip("fd00::1"), 1, 2};
@@ -127,13 +133,14 @@ TEST(TcpSegmentBuild, RefusesBadSizesAndMixedFamilies) {
 
 TEST(ParseTcp, RejectsTruncatedAndMalformedSegments) {
   const Probe probe = sampleProbe();
-  Bytes f = segment(kV4, fieldsOf(5, 6, kTcpAck, 7), &probe, kProbeLen);
+  const size_t probe_len = probeLen(Family::kV4);
+  Bytes f = segment(kV4, fieldsOf(5, 6, kTcpAck, 7), &probe, probe_len);
   ASSERT_TRUE(parseTcp(f));
   for (size_t n = 0; n < f.size(); ++n) EXPECT_FALSE(parseTcp(std::span(f).first(n))) << n;
   Bytes padded = f;
   padded.resize(f.size() + 20, 0);  // Ethernet padding after the IP packet
   ASSERT_TRUE(parseTcp(padded));
-  EXPECT_EQ(parseTcp(padded)->payload_len, kProbeLen);
+  EXPECT_EQ(parseTcp(padded)->payload_len, probe_len);
 
   const size_t l4 = 34;
   auto with = [&](size_t offset, uint8_t value) {
@@ -148,7 +155,7 @@ TEST(ParseTcp, RejectsTruncatedAndMalformedSegments) {
   auto short_header = parseTcp(with(l4 + 12, 5 << 4));
   ASSERT_TRUE(short_header);
   EXPECT_FALSE(short_header->has_timestamps);
-  EXPECT_EQ(short_header->payload_len, 12 + kProbeLen);
+  EXPECT_EQ(short_header->payload_len, 12 + probe_len);
   Bytes control = segment(kV4, fieldsOf(5, 6, kTcpAck, 7), nullptr, 0);
   control[l4 + 12] = 9 << 4;  // a 36-byte header in a 32-byte segment
   EXPECT_FALSE(parseTcp(control));
@@ -235,14 +242,16 @@ TEST_P(PodAnswer, DataGetsTheSameDataBackStampedAndAcked) {
   EXPECT_EQ(answer->fields.ack, 0xfffffff0u + 100);  // their data, wrapping
   EXPECT_EQ(answer->fields.ts_ecr, 5u);
   ASSERT_EQ(answer->payload_len, 100u);
-  auto stamped = readProbe(std::span(f).subspan(answer->payload, answer->payload_len));
+  auto stamped =
+      readProbe(std::span(f).subspan(answer->payload, answer->payload_len), t.src.family);
   ASSERT_TRUE(stamped);
   Probe expected = probe;
   expected.pod = 9;
   expected.endpoint = t.dst;
   EXPECT_EQ(*stamped, expected);
-  EXPECT_TRUE(std::equal(f.begin() + static_cast<long>(answer->payload + kProbeLen), f.end(),
-                         request.begin() + static_cast<long>(view->payload + kProbeLen)));
+  const size_t probe_len = probeLen(t.src.family);
+  EXPECT_TRUE(std::equal(f.begin() + static_cast<long>(answer->payload + probe_len), f.end(),
+                         request.begin() + static_cast<long>(view->payload + probe_len)));
 }
 
 TEST_P(PodAnswer, FinGetsFinAckAndDataWithItIsAckedNotEchoed) {
@@ -268,7 +277,7 @@ TEST_P(PodAnswer, NothingAnswersRstBareAckSynAckOrSegmentsWithoutAck) {
   const UdpTuple& t = GetParam();
   for (uint8_t flags : {kTcpRst, uint8_t{kTcpRst | kTcpAck}, kTcpAck, uint8_t{kTcpSyn | kTcpAck},
                         kTcpPsh, kTcpFin}) {
-    for (size_t data : {size_t{0}, kProbeLen}) {
+    for (size_t data : {size_t{0}, probeLen(t.src.family)}) {
       if (flags == kTcpAck && data != 0) continue;  // data: answered above
       Bytes f = segment(t, fieldsOf(1, 2, flags, 3), nullptr, data);
       const Bytes before = f;

@@ -20,9 +20,12 @@
 # sleep. Search per DUT: as fast as possible first; when that loses more
 # than 0.1%, fixed rates below what came back, highest passing wins.
 #
-#   tools/bench/e2e/run.sh [--quick] [--out FILE.json] [--build DIR]
+#   tools/bench/e2e/run.sh [--quick] [--out FILE.json] [--build DIR] [--size N]
 #
 #   --quick       1 s trials, at most 3 fixed rates (under 60 s in all)
+#   --size N      frame size on the wire, FCS included, as sluice-pktgen's
+#                 --size counts it (default 64, the Ethernet minimum: 60 bytes
+#                 built, which memif carries without the FCS)
 #   --out FILE    the JSON summary ({"kind": "e2e_memif", "machine", "rows", "notes"})
 #   --build DIR   where sluiced and sluice-pktgen are (default build-rel)
 #
@@ -39,6 +42,7 @@ source "$root/tests/netns/lib.sh"
 quick=0
 out=""
 build=$root/build-rel
+frame_size=64
 while (($# > 0)); do
   case $1 in
     --quick) quick=1 ;;
@@ -52,6 +56,11 @@ while (($# > 0)); do
       shift
       ;;
     --build=*) build=${1#--build=} ;;
+    --size)
+      frame_size=${2:?--size needs a number of bytes}
+      shift
+      ;;
+    --size=*) frame_size=${1#--size=} ;;
     -h | --help)
       sed -n '2,/^set /{/^set /d;s/^# \{0,1\}//;p}' "$0"
       exit 0
@@ -226,7 +235,7 @@ trial() {
   # shellcheck disable=SC2046
   timeout $((trial_s + 30)) "$pktgen" $(eal gen 0) "${vdevs[@]}" -- --role client --port 0 "${pod_args[@]}" \
     --src $client_addr --sport 10000-59999 --dst "$vip:53" \
-    --flows $flows --rate "$rate" --duration $trial_s --drain-ms 200 --gateway-mac $dut_mac0 \
+    --flows $flows --size "$frame_size" --rate "$rate" --duration $trial_s --drain-ms 200 --gateway-mac $dut_mac0 \
     --json "$json" >"$tmp/gen.log" 2>&1 &
   gen_pid=$!
   local rc=0
@@ -282,7 +291,7 @@ fi
 duts=(testpmd-macswap sluice-fullnat sluice-dnat)
 failed=()
 started=$SECONDS
-echo "e2e over memif: generator on CPU 0, DUT worker on CPU 1; $flows UDP flows, ${trial_s} s trials"
+echo "e2e over memif: generator on CPU 0, DUT worker on CPU 1; $flows UDP flows of $frame_size-byte frames, ${trial_s} s trials"
 for dut in "${duts[@]}"; do
   if ! start_dut "$dut"; then
     echo "e2e: $dut did not start; its output:" >&2
@@ -297,10 +306,11 @@ done
 
 # The table and the JSON, from the chosen trials.
 "$topo_python" - "$tmp" "$out" "$quick" "$one_process" "$load_before" "$trial_s" "$flows" "$max_loss" \
-  "$((SECONDS - started))" "${failed[*]}" "${duts[@]}" <<'EOF'
+  "$frame_size" "$((SECONDS - started))" "${failed[*]}" "${duts[@]}" <<'EOF'
 import json, os, platform, subprocess, sys, time
 
-tmp, out, quick, one_process, load, trial_s, flows, max_loss, seconds, failed, *duts = sys.argv[1:]
+(tmp, out, quick, one_process, load, trial_s, flows, max_loss, frame_size, seconds, failed,
+ *duts) = sys.argv[1:]
 failed = failed.split()
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
             if l.startswith("model name")), "unknown")
@@ -343,7 +353,8 @@ generator = ("sluice-pktgen client and pod in one process" if one_process == "1"
              "sluice-pktgen client and pod as two processes sharing it (no --pod-port)")
 notes = [
     f"one generator core (CPU 0: {generator}), one DUT worker core (CPU 1), main lcores "
-    f"sleeping; {flows} UDP flows of minimum-size frames; {trial_s} s trials",
+    f"sleeping; {flows} UDP flows of {frame_size}-byte frames (FCS included: "
+    f"{int(frame_size) - 4} bytes built); {trial_s} s trials",
     "mpps: round-trip packets per second the client got back, at the highest rate tried "
     f"with loss <= {float(max_loss):.1%} (first as fast as possible, then fixed rates below "
     "what came back)",
@@ -355,7 +366,7 @@ if any(r.get("within_loss") is False for r in rows):
     notes.append("a row with within_loss false found no tried rate under the loss bound; "
                  "it shows the trial with the least loss")
 doc = {"kind": "e2e_memif", "mode": "quick" if quick == "1" else "full", "machine": machine,
-       "rows": rows, "notes": notes, "seconds": int(seconds)}
+       "frame_size": int(frame_size), "rows": rows, "notes": notes, "seconds": int(seconds)}
 print()
 print(f"{'dut':<18} {'Mpps':>8} {'loss':>9} {'p50 us':>9} {'p99 us':>9} {'p99.9 us':>9} "
       f"{'ratio':>6}")

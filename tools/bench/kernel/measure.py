@@ -5,7 +5,7 @@
       One JSON line: wall time, /proc/stat of every CPU, the gateway's egress
       veth tx packets, the pod side's per-endpoint nftables counters and, with
       --sluiced-log, the last counters sluiced printed for its worker.
-  measure.py row --scenario S --flows N --frame-len L --before F --after F
+  measure.py row --scenario S --flows N --frame-size L --before F --after F
       One result row (JSON) from two snapshot files.
   measure.py report --rows FILE --out FILE.json --notes FILE --machine FILE
       Prints the table, adds the Sluice/kernel ratio, writes the JSON.
@@ -109,7 +109,7 @@ def row(a):
     with open(a.after) as f:
         e = json.load(f)
     wall = e["time"] - b["time"]
-    r = {"scenario": a.scenario, "flows": a.flows, "frame_len": a.frame_len}
+    r = {"scenario": a.scenario, "flows": a.flows, "frame_size": a.frame_size}
     cpus = {}
     for cpu in sorted(b["stat"]):
         cpus[cpu] = {k: round(ticks(b, e, cpu, [k]) / USER_HZ / wall, 3)
@@ -229,7 +229,8 @@ def main():
     r = sub.add_parser("row")
     r.add_argument("--scenario", required=True)
     r.add_argument("--flows", type=int, required=True)
-    r.add_argument("--frame-len", type=int, required=True)
+    r.add_argument("--frame-size", type=int, required=True,
+                   help="bytes on the wire, FCS included")
     r.add_argument("--before", required=True)
     r.add_argument("--after", required=True)
     r.add_argument("--cpu", type=int, default=1)

@@ -32,7 +32,7 @@
 # endpoint address, so the table shows the spread over endpoints.
 #
 # Usage: run.sh [--quick] [--out FILE.json] [--build DIR] [--flows N[,N...]]
-#               [--scenarios iptables,nftables,sluice-fullnat,sluice-dnat] [--frame-len N]
+#               [--scenarios iptables,nftables,sluice-fullnat,sluice-dnat] [--size N]
 #               [--pod-cpu 0|1]
 #   --quick   about 5 s of measurement per scenario, 256 flows only (< 90 s)
 #   default   about 15 s per scenario, 256 and 65536 flows
@@ -42,7 +42,8 @@
 #             Sluice's small af_packet tx bursts pay per syscall and the
 #             kernel per softirq batch; 1 charges the pod side's (equal, small)
 #             cost to every scenario's core instead
-#   --frame-len  frame length without FCS (default 82, the generator's smallest)
+#   --size    frame size on the wire, FCS included, as sluice-pktgen's --size
+#             counts it (default 64, the Ethernet minimum: 60 bytes built)
 #   --build   the meson build with cp/sluiced and tools/pktgen/sluice-pktgen
 #             (default: build-rel, as tools/bench/run builds it)
 # Environment: GEN_BURST (generator burst, default 32), GEN_VDEV_ARGS and
@@ -60,7 +61,7 @@ quick=0
 out=""
 build=$root/build-rel
 flows_list=""
-frame_len=""
+frame_size=""
 pod_cpu=0
 scenarios=iptables,nftables,sluice-fullnat,sluice-dnat
 while (($# > 0)); do
@@ -72,8 +73,8 @@ while (($# > 0)); do
     --build=*) build=${1#--build=} ;;
     --flows) flows_list=${2:?--flows needs a list} && shift ;;
     --flows=*) flows_list=${1#--flows=} ;;
-    --frame-len) frame_len=${2:?--frame-len needs a size} && shift ;;
-    --frame-len=*) frame_len=${1#--frame-len=} ;;
+    --size) frame_size=${2:?--size needs a number of bytes} && shift ;;
+    --size=*) frame_size=${1#--size=} ;;
     --pod-cpu) pod_cpu=${2:?--pod-cpu needs 0 or 1} && shift ;;
     --pod-cpu=*) pod_cpu=${1#--pod-cpu=} ;;
     --scenarios) scenarios=${2:?--scenarios needs a list} && shift ;;
@@ -116,9 +117,9 @@ gen_vdev_args=${GEN_VDEV_ARGS-}
 sluice_vdev_args=${SLUICE_VDEV_ARGS-}
 gen_burst=${GEN_BURST:-32}
 warmup=2 # seconds of traffic before the window: ARP, flow set-up, steady state
-# sluice-pktgen's smallest UDP probe: 14 + 20 + 8 + its 40-byte payload
-# (sequence, flow, timestamp), so not the 64-byte minimum frame.
-[[ -n $frame_len ]] || frame_len=82
+# The minimum Ethernet frame, as packet rates are quoted: 60 bytes built
+# (14 + 20 + 8 + sluice-pktgen's 18-byte probe) and the 4-byte FCS.
+[[ -n $frame_size ]] || frame_size=64
 [[ $pod_cpu == [01] ]] || {
   echo "kernel bench: --pod-cpu is 0 or 1" >&2
   exit 2
@@ -396,7 +397,7 @@ drive() {
   ip netns exec "$ns_g" timeout $((warmup + window + 30)) "$pktgen" --no-huge -m 512 --no-pci \
     --no-telemetry --file-prefix "$prefix-gen" --lcores 0@0,1@0 \
     --vdev "net_af_packet0,iface=g0${gen_vdev_args}" -- --role client --burst "$gen_burst" --src "$gen_src" --sport 10000-60000 \
-    --dst "$vip:$svc_port" --flows "$flows" --rate 0 --size "$frame_len" \
+    --dst "$vip:$svc_port" --flows "$flows" --rate 0 --size "$frame_size" \
     --duration $((warmup + window + 1)) --drain-ms 0 --gateway "$gen_gw" \
     --json "$tmp/$scenario-$flows-gen.json" >"$glog" 2>&1 &
   gen_pid=$!
@@ -417,7 +418,7 @@ drive() {
   wait "$gen_pid"
   [[ -z $slog ]] || row_args=(--tsc-hz "$tsc_hz")
   "$py" "$here/measure.py" row --scenario "$scenario" --flows "$flows" \
-    --frame-len "$frame_len" --before "$tmp/before.json" --after "$tmp/after.json" \
+    --frame-size "$frame_size" --before "$tmp/before.json" --after "$tmp/after.json" \
     "${row_args[@]}" >>"$tmp/rows.jsonl" || return 1
   echo "  generator: $(grep -o '"sent_pps": [0-9.]*' "$tmp/$scenario-$flows-gen.json")"
   tail -n 1 "$tmp/rows.jsonl" | "$py" -c '
@@ -488,7 +489,7 @@ IFS=, read -r -a flow_counts <<<"$flows_list"
 IFS=, read -r -a scenario_list <<<"$scenarios"
 for flows in "${flow_counts[@]}"; do
   for scenario in "${scenario_list[@]}"; do
-    echo "== $scenario, $flows flows, $frame_len-byte frames, ${window} s"
+    echo "== $scenario, $flows flows, $frame_size-byte frames, ${window} s"
     case $scenario in
       iptables | nftables) run_kernel "$scenario" "$flows" || failed+=("$scenario/$flows") ;;
       sluice-fullnat | sluice-dnat) run_sluice "$scenario" "$flows" || failed+=("$scenario/$flows") ;;
@@ -516,7 +517,7 @@ iptables row: Debian's iptables-restore, nf_tables backend with xtables statisti
 sluice rows: core time is the worker's busy_cycles / tsc_hz; with net_af_packet part of that is the PMD's tx syscalls and copies (the rx copy into the ring runs on CPU0, outside the figure); a real NIC's PMD costs less
 the generator (sluice-pktgen, net_af_packet, CPU0) may not saturate the gateway; busy share < 1 means the core had idle time, so its per-packet cost was measured below saturation (Sluice's bursts are then smaller and its syscalls per packet more)
 pod side's receive on CPU$pod_cpu (by RPS)$( ((pod_cpu == 1)) && echo ", so included in every row's core time" || echo ", so the gateway's transmit into the pod veth includes an IPI to CPU0 (a VM exit here): Sluice's af_packet sendto of 1-2 packets pays one each, the kernel one per softirq batch; --pod-cpu 1 avoids it")
-$frame_len-byte frames (sluice-pktgen's smallest probe; 64-byte frames would cost every datapath slightly less), UDP, one way (client -> gateway -> pods); the pod side counts and drops at its netdev ingress hook
+$frame_size-byte frames on the wire (FCS included; $((frame_size - 4)) bytes built by sluice-pktgen), UDP, one way (client -> gateway -> pods); the pod side counts and drops at its netdev ingress hook
 load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg) (figures are noisy on a shared machine)
 EOF
 cpu=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)
