@@ -26,18 +26,12 @@
 # Usage: lb_test.sh SLUICED. Needs root; exits 77 (skip) otherwise.
 set -uo pipefail
 
-if ((EUID != 0)); then
-  echo "skip: needs root to create network namespaces"
-  exit 77
-fi
-sluiced=${1:?usage: lb_test.sh SLUICED}
-[[ -x $sluiced ]] || {
-  echo "FAIL: $sluiced is not executable"
-  exit 1
-}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/netns/lib.sh
 source "$here/lib.sh"
+skip_unless_root "to create network namespaces"
+sluiced=${1:?usage: lb_test.sh SLUICED}
+need_executables "$sluiced"
 
 topo_ns=sluice-lb$$
 topo_if=slb$$
@@ -64,13 +58,6 @@ log=$tmp/sluiced.log
 conf=$tmp/sluiced.conf
 sluiced_pid=""
 hold_pid=""
-failures=0
-
-fail() {
-  echo "FAIL: $*"
-  ((failures += 1))
-}
-pass() { echo "ok: $*"; }
 
 # The links go first (in topo_destroy): on a timeout meson sends SIGTERM to
 # the whole process group and SIGKILL half a second later.
@@ -110,21 +97,11 @@ write_config() {
     broken=1
     shift
   fi
-  cat >"$file" <<EOF
-log_level = "info";
-eal = {
-  args = [ "--no-huge", "-m", "512", "--file-prefix", "$prefix", "--no-telemetry" ];
-  main_lcore = 0;
-  main_cpu = 0;
-};
-idle = {
-  policy = "backoff";
-};
-mbufs = 8191;
-ports = (
-  { name = "p0"; device = "net_af_packet0,iface=$topo_if-c0,qpairs=2"; rx_queues = 2; },
-  { name = "p1"; device = "net_af_packet1,iface=$topo_if-p0,qpairs=2"; rx_queues = 2; }
-);
+  {
+    sluiced_conf_head info "$prefix" 512 8191 backoff
+    sluiced_conf_ports 2 "net_af_packet0,iface=$topo_if-c0,qpairs=2" \
+      "net_af_packet1,iface=$topo_if-p0,qpairs=2"
+    cat <<EOF
 # Two workers on the machine's second core; each polls one queue of each port.
 workers = (
   { lcore = 1; cpu = 1; rx = ( { port = "p0"; queue = 0; }, { port = "p1"; queue = 0; } ); },
@@ -163,17 +140,13 @@ services = (
   }
 );
 EOF
+  } >"$file"
 }
 
 # Runs a command in the client namespace, bounded to $1 seconds, output to
-# $2. In the background with `wait`, because a signal interrupts `wait` at
-# once but not a foreground command. Sets rc.
+# $2 (run_bounded). Sets rc.
 in_client() {
-  local limit=$1 out=$2
-  shift 2
-  topo_client timeout "$limit" "$@" >"$out" 2>&1 &
-  wait $!
-  rc=$?
+  run_bounded "$1" "$2" ip netns exec "$(topo_client_ns)" "${@:3}"
 }
 
 # curl_many URL COUNT OUT: COUNT sequential curl connections, each a new
@@ -245,11 +218,8 @@ pass "client, bridge and $topo_pods pod namespaces; pod servers listening"
 
 write_config "$conf" 1 2 3
 : >"$log"
-"$sluiced" --config "$conf" >>"$log" 2>&1 &
-sluiced_pid=$!
-if ! sluiced_wait_line "$log" '^sluiced: running' "$sluiced_pid" 30; then
-  echo "FAIL: sluiced did not report 'sluiced: running' within 30 s; its output:"
-  cat "$log"
+if ! sluiced_start "$log" 30 "$sluiced" --config "$conf"; then
+  echo "FAIL: sluiced did not start"
   exit 1
 fi
 pass "sluiced running with 2 workers, 2 rx queues per port"

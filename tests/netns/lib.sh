@@ -222,3 +222,107 @@ sluiced_stop() {
   wait "$pid" 2>/dev/null || sluiced_rc=$?
   return "$escalated"
 }
+
+# sluiced_start LOG SECONDS CMD...: starts CMD, sluiced or a wrapper that
+# execs it (ip netns exec), so that its pid is sluiced's, with its output
+# added to LOG; sets sluiced_pid and waits up to SECONDS for "sluiced:
+# running". Fails, printing LOG, when that does not come.
+sluiced_start() {
+  local log=$1 limit=$2
+  shift 2
+  "$@" >>"$log" 2>&1 &
+  sluiced_pid=$!
+  sluiced_wait_line "$log" '^sluiced: running' "$sluiced_pid" "$limit" && return 0
+  echo "sluiced did not report 'sluiced: running' within $limit s; its output:"
+  cat "$log"
+  return 1
+}
+
+# Pieces of sluiced's config for the scripts that write one.
+# sluiced_conf_head LOG_LEVEL FILE_PREFIX MEGABYTES MBUFS [IDLE_POLICY]: log
+# level, EAL (--no-huge, main lcore on CPU 0), the idle policy when given,
+# and the mbuf pool.
+sluiced_conf_head() {
+  cat <<CONF
+log_level = "$1";
+eal = {
+  args = [ "--no-huge", "-m", "$3", "--file-prefix", "$2", "--no-telemetry" ];
+  main_lcore = 0;
+  main_cpu = 0;
+};
+CONF
+  [[ -z ${5:-} ]] || printf 'idle = {\n  policy = "%s";\n};\n' "$5"
+  echo "mbufs = $4;"
+}
+
+# sluiced_conf_ports RX_QUEUES DEVICE0 DEVICE1: ports p0 and p1.
+sluiced_conf_ports() {
+  cat <<CONF
+ports = (
+  { name = "p0"; device = "$2"; rx_queues = $1; },
+  { name = "p1"; device = "$3"; rx_queues = $1; }
+);
+CONF
+}
+
+# sluiced_conf_worker: one worker, lcore 1 on CPU 1, polling p0 and p1.
+sluiced_conf_worker() {
+  echo 'workers = (
+  { lcore = 1; cpu = 1; rx = ( { port = "p0"; queue = 0; }, { port = "p1"; queue = 0; } ); }
+);'
+}
+
+# Verdicts, one line each; fail counts them in `failures`.
+failures=0
+fail() {
+  echo "FAIL: $*"
+  ((failures += 1))
+}
+pass() { echo "ok: $*"; }
+
+# count_verdicts FILE: prints FILE, lines "ok: ..." or "FAIL: ..." (as the
+# scripts' Python checks write them), and counts its FAIL lines in failures.
+count_verdicts() {
+  cat "$1"
+  failures=$((failures + $(grep -c '^FAIL' "$1")))
+}
+
+# skip_unless_root WHY: exits 77 (meson's skip) unless running as root.
+skip_unless_root() {
+  if ((EUID != 0)); then
+    echo "skip: needs root $1"
+    exit 77
+  fi
+}
+
+# need_executables FILE...: exits 1, naming it, when a FILE is not executable.
+need_executables() {
+  local exe
+  for exe in "$@"; do
+    [[ -x $exe ]] || {
+      echo "FAIL: $exe is not executable"
+      exit 1
+    }
+  done
+}
+
+# run_bounded SECONDS OUT CMD...: runs CMD (not a shell function) under
+# timeout, its output to OUT, in the background with `wait`, because a
+# signal interrupts `wait` at once but not a foreground command;
+# bounded_pid is its pid while it runs (for a cleanup trap). Sets rc to its
+# exit status.
+bounded_pid=""
+# shellcheck disable=SC2034 # rc is the caller's
+run_bounded() {
+  local limit=$1 out=$2
+  shift 2
+  timeout "$limit" "$@" >"$out" 2>&1 &
+  bounded_pid=$!
+  rc=0
+  wait "$bounded_pid" || rc=$?
+  bounded_pid=""
+}
+
+# script_help: prints the calling script's header comment, from its second
+# line to its `set` line: its usage.
+script_help() { sed -n '2,/^set /{/^set /d;s/^# \{0,1\}//;p}' "$0"; }

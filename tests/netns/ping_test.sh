@@ -13,15 +13,13 @@
 # Usage: ping_test.sh SLUICED. Needs root; exits 77 (skip) otherwise.
 set -uo pipefail
 
-if ((EUID != 0)); then
-  echo "skip: needs root to create network namespaces"
-  exit 77
-fi
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# For skip_unless_root, need_executables, fail and pass.
+# shellcheck source=tests/netns/lib.sh
+source "$here/lib.sh"
+skip_unless_root "to create network namespaces"
 sluiced=${1:?usage: ping_test.sh SLUICED}
-[[ -x $sluiced ]] || {
-  echo "FAIL: $sluiced is not executable"
-  exit 1
-}
+need_executables "$sluiced"
 
 ns=sluice-t$$
 gw_if=slt$$g # <= 15 characters for any pid
@@ -31,13 +29,6 @@ prefix=sluice-netns-$$
 tmp=$(mktemp -d /tmp/sluice-netns.XXXXXX)
 log=$tmp/sluiced.log
 sluiced_pid=""
-failures=0
-
-fail() {
-  echo "FAIL: $*"
-  ((failures += 1))
-}
-pass() { echo "ok: $*"; }
 
 # Waits up to $1 seconds for process $2 to exit; true if it did.
 wait_exit() {

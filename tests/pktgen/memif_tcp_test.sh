@@ -27,36 +27,25 @@
 # Usage: memif_tcp_test.sh SLUICED PKTGEN. Needs root (DPDK); exits 77 otherwise.
 set -uo pipefail
 
-if ((EUID != 0)); then
-  echo "skip: needs root for DPDK"
-  exit 77
-fi
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/pktgen/lib.sh
+source "$here/lib.sh"
+skip_unless_root "for DPDK"
 sluiced=${1:?usage: memif_tcp_test.sh SLUICED PKTGEN}
 pktgen=${2:?usage: memif_tcp_test.sh SLUICED PKTGEN}
-for exe in "$sluiced" "$pktgen"; do
-  [[ -x $exe ]] || {
-    echo "FAIL: $exe is not executable"
-    exit 1
-  }
-done
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# For sluiced_wait_line, sluiced_stop (any child pid) and topo_python.
-# shellcheck source=tests/netns/lib.sh
-source "$here/../netns/lib.sh"
+need_executables "$sluiced" "$pktgen"
 
 rate=2000
 duration=2
 vip=10.98.0.20
+vip6=fd00:98::20
 prefix=sluice-pgt$$ # DPDK --file-prefix stem: -lb, -gen
 tmp=$(mktemp -d /tmp/sluice-pktgen-tcp.XXXXXX)
-# shellcheck source=tests/pktgen/lib.sh
-source "$here/lib.sh"
 pg_network 82 5e
 trap pg_cleanup EXIT
 trap 'exit 1' INT TERM
 
-vip6=fd00:98::20
-pg_start_sluiced tcp "$vip" 80 8080 "$vip6"
+pg_start_sluiced fullnat tcp "$vip" 80 8080 "$vip6"
 
 # run_client NAME FLOWS SPORTS ARGS...: one pktgen process, client on port 0
 # and pod on port 1 (serving both families), one worker lcore on CPU 0
@@ -64,29 +53,19 @@ pg_start_sluiced tcp "$vip" 80 8080 "$vip6"
 run_client() {
   local name=$1 flows=$2 sports=$3
   shift 3
-  local src=192.168.82.2 dst=$vip:80 gateway=192.168.82.1 expect=("${endpoints[@]}")
+  local src=$client_addr dst=$vip:80 gateway=192.168.82.1 expect=("${endpoints[@]}")
   if [[ $name == *-v6 ]]; then
     src=fd00:82::2 dst="[$vip6]:80" gateway=fd00:82::1 expect=("${endpoints6[@]}")
   fi
   # shellcheck disable=SC2046 # the EAL arguments are words
-  timeout 60 "$pktgen" --no-huge -m 256 --no-pci --no-telemetry --file-prefix "$prefix-gen" \
-    --lcores 0@0,1@0 --vdev "$(memif 0 client p0 "$client_mac")" \
+  run_bounded 60 "$tmp/$name.log" "$pktgen" $(pg_eal gen 0) --vdev "$(memif 0 client p0 "$client_mac")" \
     --vdev "$(memif 1 client p1 "$pod_mac")" -- \
-    --role client --port 0 --pod-port 1 --pod-address "$(
-      IFS=,
-      echo "${endpoints[*]},${endpoints6[*]}"
-    )" --pod-id 7 --src "$src" --sport "$sports" --dst "$dst" --flows "$flows" \
+    --role client --port 0 --pod-port 1 \
+    --pod-address "$(pg_endpoints "${endpoints[@]}" "${endpoints6[@]}")" \
+    --pod-id 7 --src "$src" --sport "$sports" --dst "$dst" --flows "$flows" \
     --rate $rate --duration $duration --gateway "$gateway" --idle-sleep-us 20 \
-    --proto tcp --json "$tmp/$name.json" --progress-json "$tmp/$name.progress" "$@" >"$tmp/$name.log" 2>&1 &
-  wait $!
-  local rc=$?
-  grep -E '^pktgen' "$tmp/$name.log"
-  if ((rc != 0)) || [[ ! -s $tmp/$name.json ]]; then
-    fail "$name: the client exited $rc without a summary; its output:"
-    cat "$tmp/$name.log"
-    return
-  fi
-  cat "$tmp/$name.json"
+    --proto tcp --json "$tmp/$name.json" --progress-json "$tmp/$name.progress" "$@"
+  pg_client_summary "$name: the client" "$tmp/$name.log" "$tmp/$name.json" || return
   # One line per verdict, "ok: ..." or "FAIL: ...".
   "$topo_python" - "$tmp/$name.json" "$name" "$flows" "$rate" "$duration" "${expect[@]}" <<'EOF' >"$tmp/$name.verdicts" || fail "$name: summary check crashed"
 import json, sys
@@ -147,8 +126,7 @@ else:
     c = t["connect_us"]
     check(0 < c["p50"] <= c["p99"] <= c["max"], f"connect p50 {c['p50']} <= p99 {c['p99']} us")
 EOF
-  cat "$tmp/$name.verdicts"
-  failures=$((failures + $(grep -c '^FAIL' "$tmp/$name.verdicts")))
+  count_verdicts "$tmp/$name.verdicts"
 }
 
 # Each run its own source ports, so the second does not meet the first's

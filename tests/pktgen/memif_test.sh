@@ -20,22 +20,13 @@
 # Usage: memif_test.sh SLUICED PKTGEN. Needs root (DPDK); exits 77 otherwise.
 set -uo pipefail
 
-if ((EUID != 0)); then
-  echo "skip: needs root for DPDK"
-  exit 77
-fi
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/pktgen/lib.sh
+source "$here/lib.sh"
+skip_unless_root "for DPDK"
 sluiced=${1:?usage: memif_test.sh SLUICED PKTGEN}
 pktgen=${2:?usage: memif_test.sh SLUICED PKTGEN}
-for exe in "$sluiced" "$pktgen"; do
-  [[ -x $exe ]] || {
-    echo "FAIL: $exe is not executable"
-    exit 1
-  }
-done
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# For sluiced_wait_line, sluiced_stop (any child pid) and topo_python.
-# shellcheck source=tests/netns/lib.sh
-source "$here/../netns/lib.sh"
+need_executables "$sluiced" "$pktgen"
 
 rate=10000
 duration=3
@@ -43,48 +34,22 @@ flows=600
 vip=10.98.0.10
 prefix=sluice-pg$$ # DPDK --file-prefix stem: -lb, -pod, -client
 tmp=$(mktemp -d /tmp/sluice-pktgen.XXXXXX)
-# shellcheck source=tests/pktgen/lib.sh
-source "$here/lib.sh"
 pg_network 81 5c
 trap pg_cleanup EXIT
 trap 'exit 1' INT TERM
 
-# pktgen_eal NAME CPU VDEV: EAL arguments of one pktgen process, its worker
-# lcore on CPU.
-pktgen_eal() {
-  echo "--no-huge -m 256 --no-pci --no-telemetry --file-prefix $prefix-$1 --lcores 0@0,1@$2 --vdev $3"
-}
+pg_start_sluiced fullnat udp "$vip" 53 5353
 
-pg_start_sluiced udp "$vip" 53 5353
-
-# shellcheck disable=SC2046 # the EAL arguments are words
-"$pktgen" $(pktgen_eal pod 0 "$(memif 0 client p1 "$pod_mac")") -- --role pod \
-  --pod-address "$(
-    IFS=,
-    echo "${endpoints[*]}"
-  )" --pod-id 7 --idle-sleep-us 20 >"$tmp/pod.json" 2>"$tmp/pod.log" &
-pod_pid=$!
-if ! sluiced_wait_line "$tmp/pod.log" 'link up' "$pod_pid" 20; then
-  echo "FAIL: the pod's memif link did not come up; its output:"
-  cat "$tmp/pod.log"
-  exit 1
-fi
+pg_start_pod "$tmp/pod.log" "$tmp/pod.json" "$(memif 0 client p1 "$pod_mac")" \
+  "$(pg_endpoints "${endpoints[@]}")" --pod-id 7 || exit 1
 pass "pod connected"
 
-# In the background with `wait`, so that a signal from meson interrupts it.
-# shellcheck disable=SC2046
-timeout 60 "$pktgen" $(pktgen_eal client 1 "$(memif 0 client p0 "$client_mac")") -- \
-  --role client --src 192.168.81.2 --sport 10000-19999 --dst "$vip:53" --flows $flows \
+# shellcheck disable=SC2046 # the EAL arguments are words
+run_bounded 60 "$tmp/client.log" "$pktgen" $(pg_eal client 1) --vdev "$(memif 0 client p0 "$client_mac")" -- \
+  --role client --src "$client_addr" --sport 10000-19999 --dst "$vip:53" --flows $flows \
   --rate $rate --duration $duration --gateway 192.168.81.1 --idle-sleep-us 20 \
-  --json "$tmp/client.json" >"$tmp/client.log" 2>&1 &
-wait $!
-rc=$?
-grep -E '^pktgen' "$tmp/client.log"
-if ((rc != 0)) || [[ ! -s $tmp/client.json ]]; then
-  fail "the client exited $rc without a summary; its output:"
-  cat "$tmp/client.log"
-else
-  cat "$tmp/client.json"
+  --json "$tmp/client.json"
+if pg_client_summary "the client" "$tmp/client.log" "$tmp/client.json"; then
   # One line per verdict, "ok: ..." or "FAIL: ...".
   "$topo_python" - "$tmp/client.json" "$rate" "$duration" "$flows" "${endpoints[@]}" <<'EOF' >"$tmp/verdicts" || fail "summary check crashed"
 import json, sys
@@ -114,8 +79,7 @@ p = s["rtt_us"]
 check(0 < p["p50"] <= p["p99"] <= p["p999"] <= p["max"],
       f"rtt p50 {p['p50']} <= p99 {p['p99']} <= p99.9 {p['p999']} us")
 EOF
-  cat "$tmp/verdicts"
-  failures=$((failures + $(grep -c '^FAIL' "$tmp/verdicts")))
+  count_verdicts "$tmp/verdicts"
 fi
 
 # The pod reports its totals on SIGTERM.
@@ -131,8 +95,7 @@ print(("ok: " if ok else "FAIL: ") +
       f"pod answered {pod['answered']} of the client's {client['sent']}, "
       f"ignored {pod['ignored']}, tx_failed {pod['tx_failed']}")
 EOF
-  cat "$tmp/pod-verdicts"
-  failures=$((failures + $(grep -c '^FAIL' "$tmp/pod-verdicts")))
+  count_verdicts "$tmp/pod-verdicts"
 else
   pod_pid=""
   fail "the pod did not exit 0 on SIGTERM (status $sluiced_rc); its output:"

@@ -35,57 +35,28 @@ set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../../.." && pwd)
-# For sluiced_wait_line, sluiced_stop and topo_python.
-# shellcheck source=tests/netns/lib.sh
-source "$root/tests/netns/lib.sh"
+# The memif wiring, sluiced's config and the pktgen processes.
+# shellcheck source=tests/pktgen/lib.sh
+source "$root/tests/pktgen/lib.sh"
 
 quick=0
 out=""
 build=$root/build-rel
 frame_size=64
 while (($# > 0)); do
-  case $1 in
-    --quick) quick=1 ;;
-    --out)
-      out=${2:?--out needs a file}
-      shift
-      ;;
-    --out=*) out=${1#--out=} ;;
-    --build)
-      build=${2:?--build needs a directory}
-      shift
-      ;;
-    --build=*) build=${1#--build=} ;;
-    --size)
-      frame_size=${2:?--size needs a number of bytes}
-      shift
-      ;;
-    --size=*) frame_size=${1#--size=} ;;
-    -h | --help)
-      sed -n '2,/^set /{/^set /d;s/^# \{0,1\}//;p}' "$0"
-      exit 0
-      ;;
-    *)
-      echo "e2e: unknown argument '$1' (try --help)" >&2
-      exit 2
-      ;;
-  esac
-  shift
-done
-if ((EUID != 0)); then
-  echo "e2e: needs root for DPDK" >&2
+  if bench_opt "$@"; then
+    shift "$bench_words"
+    continue
+  fi
+  echo "e2e: unknown argument '$1' (try --help)" >&2
   exit 2
-fi
-[[ $build = /* ]] || build=$root/$build
-sluiced=$build/cp/sluiced
-pktgen=$build/tools/pktgen/sluice-pktgen
-testpmd=$(command -v dpdk-testpmd || echo /usr/bin/dpdk-testpmd)
-for exe in "$sluiced" "$pktgen" "$testpmd"; do
-  [[ -x $exe ]] || {
-    echo "e2e: $exe is not executable (build first, or apt-get install dpdk)" >&2
-    exit 1
-  }
 done
+bench_setup e2e "for DPDK"
+testpmd=$(command -v dpdk-testpmd || echo /usr/bin/dpdk-testpmd)
+[[ -x $testpmd ]] || {
+  echo "e2e: $testpmd is not executable (apt-get install dpdk)" >&2
+  exit 1
+}
 
 if ((quick)); then
   trial_s=1
@@ -98,79 +69,23 @@ else
 fi
 max_loss=0.001
 vip=10.98.0.10
-endpoints=(10.81.0.11 10.81.0.12 10.81.0.13)
-client_addr=192.168.81.2
-dut_mac0=02:5c:00:00:00:01
-dut_mac1=02:5c:00:00:01:01
-client_mac=02:5c:00:00:00:02
-pod_mac=02:5c:00:00:01:02
+pg_network 81 5c
+# The DUT's side: 2048-slot memif rings, sluiced with the defaults of a
+# benchmark (busy polling, IPv4 only), 512 MB for every process.
+pg_ring_log2=11
+pg_eal_mb=512
+pg_lb_mb=512
+pg_lb_mbufs=16383
+pg_lb_idle=""
+pg_lb_ipv6=0
 
-prefix=sluice-e2e$$ # DPDK --file-prefix stem: -dut, -gen
+prefix=sluice-e2e$$ # DPDK --file-prefix stem: -lb (the DUT), -gen, -pod
 tmp=$(mktemp -d /tmp/sluice-e2e.XXXXXX)
-dut_pid=""
-gen_pid=""
-pod_pid=""
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-
-cleanup() {
-  trap - EXIT INT TERM
-  [[ -z $gen_pid ]] || sluiced_stop "$gen_pid" TERM 3
-  [[ -z $pod_pid ]] || sluiced_stop "$pod_pid" TERM 3
-  [[ -z $dut_pid ]] || sluiced_stop "$dut_pid" TERM 5
-  rm -rf "$tmp" "/var/run/dpdk/$prefix-dut" "/var/run/dpdk/$prefix-gen" \
-    "/var/run/dpdk/$prefix-gen-pod"
-}
-trap cleanup EXIT
+# pg_cleanup stops the generator (bounded_pid), the pod and the DUT
+# (sluiced_pid, testpmd's pid too).
+trap pg_cleanup EXIT
 trap 'exit 130' INT TERM
-
-# memif ROLE SOCKET MAC: a memif vdev on a socket file in $tmp (not the
-# abstract namespace, so nothing outlives the run), 2048-slot rings.
-memif() { echo "net_memif$1,role=$2,socket=$tmp/$3.sock,socket-abstract=no,rsize=11,mac=$4"; }
-
-# eal NAME CPU: EAL arguments: main lcore 0 on CPU 0, worker lcore 1 on CPU.
-eal() {
-  echo "--no-huge -m 512 --no-pci --no-telemetry --file-prefix $prefix-$1 --lcores 0@0,1@$2"
-}
-
-sluiced_config() { # MODE
-  cat <<EOF
-log_level = "info";
-eal = {
-  args = [ "--no-huge", "-m", "512", "--file-prefix", "$prefix-dut", "--no-telemetry" ];
-  main_lcore = 0;
-  main_cpu = 0;
-};
-mbufs = 16383;
-ports = (
-  { name = "p0"; device = "$(memif 0 server p0 $dut_mac0)"; rx_queues = 1; },
-  { name = "p1"; device = "$(memif 1 server p1 $dut_mac1)"; rx_queues = 1; }
-);
-workers = (
-  { lcore = 1; cpu = 1; rx = ( { port = "p0"; queue = 0; }, { port = "p1"; queue = 0; } ); }
-);
-addresses = (
-  { port = "p0"; address = "192.168.81.1/24"; },
-  { port = "p1"; address = "10.81.0.1/24"; }
-);
-neighbors = (
-  { port = "p0"; address = "$client_addr"; mac = "$client_mac"; },
-  { port = "p1"; address = "${endpoints[0]}"; mac = "$pod_mac"; },
-  { port = "p1"; address = "${endpoints[1]}"; mac = "$pod_mac"; },
-  { port = "p1"; address = "${endpoints[2]}"; mac = "$pod_mac"; }
-);
-snat = [ "10.81.0.1" ];
-services = (
-  {
-    vip = "$vip"; port = 53; protocol = "udp"; mode = "$1";
-    endpoints = (
-      { address = "${endpoints[0]}"; port = 5353; },
-      { address = "${endpoints[1]}"; port = 5353; },
-      { address = "${endpoints[2]}"; port = 5353; }
-    );
-  }
-);
-EOF
-}
 
 # start_dut NAME: starts the DUT, its worker on CPU 1, and waits until it polls.
 start_dut() {
@@ -179,17 +94,15 @@ start_dut() {
   case $1 in
     testpmd-macswap)
       # shellcheck disable=SC2046 # the EAL arguments are words
-      "$testpmd" $(eal dut 1) --vdev "$(memif 0 server p0 $dut_mac0)" \
-        --vdev "$(memif 1 server p1 $dut_mac1)" -- --forward-mode=macswap --nb-cores=1 \
+      "$testpmd" $(pg_eal lb 1) --vdev "$(memif 0 server p0 "$sluiced_mac")" \
+        --vdev "$(memif 1 server p1 "$sluiced_pod_mac")" -- --forward-mode=macswap --nb-cores=1 \
         --rxq=1 --txq=1 --total-num-mbufs=16383 --stats-period=1 </dev/null >"$log" 2>&1 &
-      dut_pid=$!
-      sluiced_wait_line "$log" 'Port statistics|Press enter' "$dut_pid" 20
+      sluiced_pid=$!
+      sluiced_wait_line "$log" 'Port statistics|Press enter' "$sluiced_pid" 20
       ;;
     sluice-fullnat | sluice-dnat)
-      sluiced_config "${1#sluice-}" >"$tmp/$1.conf"
-      "$sluiced" --config "$tmp/$1.conf" >"$log" 2>&1 &
-      dut_pid=$!
-      sluiced_wait_line "$log" '^sluiced: running' "$dut_pid" 30
+      pg_sluiced_conf "${1#sluice-}" udp "$vip" 53 5353 >"$tmp/$1.conf"
+      sluiced_start "$log" 30 "$sluiced" --config "$tmp/$1.conf" >/dev/null
       ;;
   esac
 }
@@ -198,8 +111,8 @@ stop_dut() {
   local name=$1
   [[ -z $pod_pid ]] || sluiced_stop "$pod_pid" TERM 3
   pod_pid=""
-  sluiced_stop "$dut_pid" TERM 10 || echo "e2e: $name had to be killed" >&2
-  dut_pid=""
+  sluiced_stop "$sluiced_pid" TERM 10 || echo "e2e: $name had to be killed" >&2
+  sluiced_pid=""
   rm -f "$tmp"/p0.sock "$tmp"/p1.sock
 }
 
@@ -210,37 +123,24 @@ trial() {
   if [[ $dut == testpmd-macswap ]]; then
     pod_addrs=$vip
   else
-    pod_addrs=$(
-      IFS=,
-      echo "${endpoints[*]}"
-    )
+    pod_addrs=$(pg_endpoints "${endpoints[@]}")
   fi
   rm -f "$json"
   local pod_args=(--pod-port 1 --pod-address "$pod_addrs")
-  local vdevs=(--vdev "$(memif 0 client p0 $client_mac)" --vdev "$(memif 1 client p1 $pod_mac)")
+  local vdevs=(--vdev "$(memif 0 client p0 "$client_mac")" --vdev "$(memif 1 client p1 "$pod_mac")")
   if ((!one_process)); then
     pod_args=()
-    vdevs=(--vdev "$(memif 0 client p0 $client_mac)")
+    vdevs=(--vdev "$(memif 0 client p0 "$client_mac")")
     if [[ -z $pod_pid ]]; then
-      : >"$tmp/pod.log"
-      # shellcheck disable=SC2046
-      "$pktgen" $(eal gen-pod 0) --vdev "$(memif 0 client p1 $pod_mac)" -- --role pod \
-        --pod-address "$pod_addrs" --duration 0 --idle-sleep-us 20 >"$tmp/pod.json" 2>"$tmp/pod.log" &
-      pod_pid=$!
-      sluiced_wait_line "$tmp/pod.log" 'link up' "$pod_pid" 20 || return 1
+      pg_start_pod "$tmp/pod.log" "$tmp/pod.json" "$(memif 0 client p1 "$pod_mac")" \
+        "$pod_addrs" --duration 0 >&2 || return 1
     fi
   fi
-  # Under `timeout` in the background with `wait`, so that a signal to this
-  # script interrupts the wait at once.
-  # shellcheck disable=SC2046
-  timeout $((trial_s + 30)) "$pktgen" $(eal gen 0) "${vdevs[@]}" -- --role client --port 0 "${pod_args[@]}" \
-    --src $client_addr --sport 10000-59999 --dst "$vip:53" \
-    --flows $flows --size "$frame_size" --rate "$rate" --duration $trial_s --drain-ms 200 --gateway-mac $dut_mac0 \
-    --json "$json" >"$tmp/gen.log" 2>&1 &
-  gen_pid=$!
-  local rc=0
-  wait "$gen_pid" || rc=$?
-  gen_pid=""
+  # shellcheck disable=SC2046 # the EAL arguments are words
+  run_bounded $((trial_s + 30)) "$tmp/gen.log" "$pktgen" $(pg_eal gen 0) "${vdevs[@]}" -- \
+    --role client --port 0 "${pod_args[@]}" --src "$client_addr" --sport 10000-59999 \
+    --dst "$vip:53" --flows $flows --size "$frame_size" --rate "$rate" --duration $trial_s \
+    --drain-ms 200 --gateway-mac "$sluiced_mac" --json "$json"
   if ((rc != 0)) || [[ ! -s $json ]]; then
     echo "e2e: generator against $dut exited $rc; its output:" >&2
     tail -n 20 "$tmp/gen.log" >&2

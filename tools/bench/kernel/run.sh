@@ -54,8 +54,9 @@ set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../../.." && pwd)
-# shellcheck source=tests/netns/lib.sh
-source "$root/tests/netns/lib.sh"
+# sluiced's config pieces and process helpers, the bench options.
+# shellcheck source=tests/pktgen/lib.sh
+source "$root/tests/pktgen/lib.sh"
 
 quick=0
 out=""
@@ -65,24 +66,17 @@ frame_size=""
 pod_cpu=0
 scenarios=iptables,nftables,sluice-fullnat,sluice-dnat
 while (($# > 0)); do
+  if bench_opt "$@"; then
+    shift "$bench_words"
+    continue
+  fi
   case $1 in
-    --quick) quick=1 ;;
-    --out) out=${2:?--out needs a file} && shift ;;
-    --out=*) out=${1#--out=} ;;
-    --build) build=${2:?--build needs a directory} && shift ;;
-    --build=*) build=${1#--build=} ;;
     --flows) flows_list=${2:?--flows needs a list} && shift ;;
     --flows=*) flows_list=${1#--flows=} ;;
-    --size) frame_size=${2:?--size needs a number of bytes} && shift ;;
-    --size=*) frame_size=${1#--size=} ;;
     --pod-cpu) pod_cpu=${2:?--pod-cpu needs 0 or 1} && shift ;;
     --pod-cpu=*) pod_cpu=${1#--pod-cpu=} ;;
     --scenarios) scenarios=${2:?--scenarios needs a list} && shift ;;
     --scenarios=*) scenarios=${1#--scenarios=} ;;
-    -h | --help)
-      sed -n '2,/^set /{/^set /d;s/^# \{0,1\}//;p}' "$0"
-      exit 0
-      ;;
     *)
       echo "kernel bench: unknown argument '$1' (try --help)" >&2
       exit 2
@@ -90,22 +84,7 @@ while (($# > 0)); do
   esac
   shift
 done
-if ((EUID != 0)); then
-  echo "kernel bench: needs root (network namespaces, DPDK)" >&2
-  exit 2
-fi
-build=$(cd "$build" 2>/dev/null && pwd) || {
-  echo "kernel bench: no build directory $build" >&2
-  exit 2
-}
-sluiced=$build/cp/sluiced
-pktgen=$build/tools/pktgen/sluice-pktgen
-for exe in "$sluiced" "$pktgen"; do
-  [[ -x $exe ]] || {
-    echo "kernel bench: $exe is not built (ninja -C $build)" >&2
-    exit 2
-  }
-done
+bench_setup "kernel bench" "network namespaces, DPDK"
 if ((quick)); then
   window=5
   [[ -n $flows_list ]] || flows_list=256
@@ -154,7 +133,7 @@ teardown() {
 cleanup() {
   trap - EXIT INT TERM
   local pid
-  for pid in "${child_pids[@]}"; do kill -KILL "$pid" 2>/dev/null; done
+  for pid in "${child_pids[@]}" ${sluiced_pid:+"$sluiced_pid"}; do kill -KILL "$pid" 2>/dev/null; done
   teardown
   if [[ -n ${KEEP_TMP:-} ]]; then
     echo "kernel bench: kept $tmp" >&2
@@ -351,24 +330,11 @@ sluiced_config() {
   local mode=$1 flows=$2 eps="" p capacity
   capacity=$((flows * 4 > 65536 ? flows * 4 : 65536))
   for p in "${pods[@]}"; do eps+="${eps:+, }{ address = \"$p\"; port = $pod_port; }"; done
+  sluiced_conf_head warning "$prefix-lb" 1024 16383 busy
+  sluiced_conf_ports 1 "net_af_packet0,iface=gw0$sluice_vdev_args" \
+    "net_af_packet1,iface=gw1$sluice_vdev_args"
+  sluiced_conf_worker
   cat <<EOF
-log_level = "warning";
-eal = {
-  args = [ "--no-huge", "-m", "1024", "--file-prefix", "$prefix-lb", "--no-telemetry" ];
-  main_lcore = 0;
-  main_cpu = 0;
-};
-idle = {
-  policy = "busy";
-};
-mbufs = 16383;
-ports = (
-  { name = "p0"; device = "net_af_packet0,iface=gw0$sluice_vdev_args"; },
-  { name = "p1"; device = "net_af_packet1,iface=gw1$sluice_vdev_args"; }
-);
-workers = (
-  { lcore = 1; cpu = 1; rx = ( { port = "p0"; queue = 0; }, { port = "p1"; queue = 0; } ); }
-);
 addresses = (
   { port = "p0"; address = "$gen_gw/24"; },
   { port = "p1"; address = "$pod_net.1/24"; }
@@ -457,16 +423,15 @@ run_sluice() {
     return 1
   fi
   sluiced_config "$mode" "$flows" >"$tmp/sluiced.conf"
-  ip netns exec "$ns_gw" "$sluiced" --config "$tmp/sluiced.conf" --stats-interval 1 >"$slog" 2>&1 &
-  pid=$!
-  child_pids+=("$pid")
-  if ! sluiced_wait_line "$slog" '^sluiced: running' "$pid" 30; then
-    echo "kernel bench: sluiced did not start; its output:" >&2
-    cat "$slog" >&2
-    sluiced_stop "$pid" KILL 5
+  : >"$slog"
+  if ! sluiced_start "$slog" 30 ip netns exec "$ns_gw" "$sluiced" --config "$tmp/sluiced.conf" \
+    --stats-interval 1 >&2; then
+    sluiced_stop "$sluiced_pid" KILL 5
+    sluiced_pid=""
     teardown
     return 1
   fi
+  pid=$sluiced_pid
   tsc_hz=$(awk '/^tsc_hz /{print $2}' "$slog")
   if [[ -z $tsc_hz ]]; then
     echo "kernel bench: sluiced printed no tsc_hz (older build?)" >&2
@@ -475,6 +440,7 @@ run_sluice() {
     drive "$scenario" "$flows" "$slog" "$pid" || rc=1
   fi
   sluiced_stop "$pid" TERM 10
+  sluiced_pid=""
   ((sluiced_rc == 0)) || echo "kernel bench: sluiced exited with $sluiced_rc" >&2
   grep -A3 -- '-- final counters' "$slog" | sed 's/^/  /'
   teardown
