@@ -14,6 +14,7 @@
 
 #include "cp/admin/admin_config.h"
 #include "cp/config_reader.h"
+#include "cp/metrics/metrics_config.h"
 #include "cp/service_config.h"
 
 namespace sluice::cp {
@@ -127,6 +128,9 @@ class Loader {
     }
     if (const Setting* admin = top.group("admin")) {
       admin::readAdmin(errors_, *admin, config_.admin.emplace());
+    }
+    if (const Setting* metrics = top.group("metrics")) {
+      metrics::readMetrics(errors_, *metrics, config_.metrics.emplace());
     }
     top.finish();
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cp/admin/spec.h"
+#include "cp/metrics/spec.h"
 #include "dp/api/dataplane.h"
 #include "dp/api/eal.h"
 #include "dp/api/service.h"
@@ -26,6 +27,9 @@ struct Config {
   // The admin API's listeners; absent without an `admin` group, so that
   // several sluiced (tests, demos) do not contend for the default socket.
   std::optional<admin::AdminSpec> admin;
+  // The Prometheus /metrics listener; absent (no metrics) without a
+  // `metrics` group.
+  std::optional<metrics::MetricsSpec> metrics;
 };
 
 // Reads and validates a config file. On failure the Status lists every error

@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include "dp/api/status.h"
 
@@ -23,6 +24,12 @@ class ControlQueue {
   // Any thread but the control thread: runs `task` there and returns once it
   // has run. Refused (and `task` never run) once the queue is closed.
   Status run(std::function<void()> task);
+
+  // run() for callers that must answer in time (metrics scrapes, telemetry):
+  // when the control thread has not started `task` within `timeout`, it is
+  // withdrawn, never runs, and an error comes back. A task already started
+  // is waited for, so `task` never runs after this returns.
+  Status runFor(std::function<void()> task, std::chrono::milliseconds timeout);
 
   // The control thread: waits up to `wait` for a first task, then runs every
   // task posted so far. Returns the number run.
@@ -35,9 +42,13 @@ class ControlQueue {
  private:
   struct Task {
     std::function<void()> fn;
+    bool started = false;  // taken by runPending; can no longer be withdrawn
     bool done = false;
     bool ran = false;
   };
+
+  // Queues `fn` and waits for it; with a timeout, withdraws it unstarted.
+  Status post(std::function<void()> fn, std::optional<std::chrono::milliseconds> timeout);
 
   std::mutex mutex_;
   std::condition_variable posted_;    // control thread waits for tasks

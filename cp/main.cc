@@ -11,6 +11,8 @@
 #include "cp/admin/server.h"
 #include "cp/config.h"
 #include "cp/control_queue.h"
+#include "cp/metrics/server.h"
+#include "cp/metrics/telemetry.h"
 #include "cp/publisher.h"
 #include "cp/reload.h"
 #include "dp/api/dataplane.h"
@@ -20,6 +22,9 @@ namespace sluice::cp {
 extern const char kDefaultConfig[];
 
 namespace {
+
+// How long a metrics scrape or telemetry command waits for the control loop.
+constexpr std::chrono::milliseconds kGatherTimeout{2000};
 
 volatile std::sig_atomic_t g_stop = 0;
 volatile std::sig_atomic_t g_reload = 0;
@@ -222,11 +227,26 @@ int run(const Config& config, const Options& opts, const char* argv0) {
         std::printf("\n");
       }
     }
+    metrics::SnapshotSource snapshots = [&] {
+      return metrics::gather(control, backend, kGatherTimeout);
+    };
+    if (started) started = metrics::registerTelemetry(snapshots);
+    std::unique_ptr<metrics::MetricsServer> metrics_server;
+    if (started && config.metrics) {
+      auto server = metrics::MetricsServer::start(*config.metrics, snapshots);
+      started = server ? Status::ok() : server.status();
+      if (server) {
+        metrics_server = std::move(*server);
+        std::printf("sluiced: metrics on %s\n", metrics_server->url().c_str());
+      }
+    }
     if (started) started = plane.launch();
     backend.markLaunched();
     if (!started) {
       std::fprintf(stderr, "sluiced: %s\n", started.message().c_str());
       rc = 1;
+      control.close();
+      metrics::closeTelemetry();
     } else {
       std::printf("sluiced: running (SIGINT or SIGTERM stops, SIGHUP reloads services)\n");
       std::fflush(stdout);
@@ -245,6 +265,10 @@ int run(const Config& config, const Options& opts, const char* argv0) {
         control.runPending(std::chrono::milliseconds(1));
       }
       std::printf("sluiced: stopping\n");
+      // Fails what other threads still wait for, so that servers can stop.
+      control.close();
+      metrics::closeTelemetry();
+      if (metrics_server) metrics_server->stop();
       if (admin_server) admin_server->stop();
       plane.stop();
       plane.pollControl();
