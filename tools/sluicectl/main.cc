@@ -1,5 +1,9 @@
 // sluicectl: drives a running sluiced through its admin API
 // (proto/sluice/admin/v1/admin.proto). Exit codes are in client.h.
+#include <grpc/support/log.h>
+
+#include <cstdlib>
+
 #include <CLI/CLI.hpp>
 
 #include "tools/sluicectl/commands.h"
@@ -136,6 +140,11 @@ void addConfigCommands(CLI::App& app, Run& run) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // gRPC's own log lines (a failed TLS handshake, ...) repeat what the
+  // status says; GRPC_VERBOSITY brings them back.
+  if (std::getenv("GRPC_VERBOSITY") == nullptr) {
+    gpr_set_log_function([](gpr_log_func_args*) {});
+  }
   CLI::App app("sluicectl: drive and inspect a running sluiced through its admin API", "sluicectl");
   app.footer(
       "Exit codes: 0 done, 1 sluiced refused (its status code and message on stderr), 2 usage "
@@ -146,7 +155,8 @@ int main(int argc, char** argv) {
   Globals g;
   g.target.socket = kDefaultSocket;
   CLI::Option* socket = app.add_option("--socket", g.target.socket, "sluiced's admin unix socket")
-                            ->capture_default_str();
+                            ->capture_default_str()
+                            ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   CLI::Option* tcp =
       app.add_option("--tcp", g.target.tcp, "HOST:PORT of sluiced's TLS listener instead");
   tcp->excludes(socket);

@@ -39,7 +39,7 @@ std::string affinityText(const v1::Service& s) {
   std::string text =
       enumText(s.affinity() == v1::AFFINITY_UNSPECIFIED ? v1::AFFINITY_NONE : s.affinity());
   if (s.affinity() == v1::AFFINITY_CLIENT_IP && s.has_affinity_timeout()) {
-    text += " " + std::to_string(s.affinity_timeout()) + "s";
+    text += "/" + std::to_string(s.affinity_timeout()) + "s";  // one word: awk-able
   }
   return text;
 }
