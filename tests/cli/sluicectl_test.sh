@@ -196,8 +196,11 @@ if expect 0 "stats --json"; then
   rx=$(jq '.workers[0].rx_packets' "$tmp/stats.json")
   ((rx >= sent + received)) && pass "stats: worker rx $rx >= $sent + $received" ||
     fail "stats: worker rx $rx < $sent + $received"
-  same "stats: publish upserts (3 at start... and the API's)" \
-    "$(jq '.publish.upserts >= 9 and .publish.failures == 0' "$tmp/stats.json")" true
+  # The config's service, then the API's: add, replace, endpoint add, set,
+  # set, del, add of :82 (7), and the deletion of :82.
+  same "stats: publish upserts, removals, failures, +Inf bucket" \
+    "$(jq -c '.publish | [.upserts, .removals, .failures, .latency[-1].le_us, .latency[-1].count]' "$tmp/stats.json")" \
+    "[8,1,0,0,9]"
   svc=".service_stats[] | select(.service.vip == \"$vip\" and .service.port == 53)"
   same "stats: $vip:53/udp traffic" \
     "$(jq -c "$svc | .traffic | [.new_flows, .active_flows, .in_packets, .out_packets]" "$tmp/stats.json")" \
@@ -211,6 +214,8 @@ fi
 ctl stats
 if expect 0 "stats"; then
   cp "$tmp/out" "$tmp/stats.txt"
+  same "stats: publish line" "$(grep '^publish:' "$tmp/stats.txt" | cut -d, -f1-3)" \
+    "publish: 8 upserts, 1 removals, 0 failures"
   same "stats: worker header" "$(grep '^WORKER  RX' "$tmp/stats.txt" | tr -s ' ')" \
     "WORKER RX_PKTS TX_PKTS DROPS BUSY FLOWS HALF_OPEN CAPACITY USED"
   same "stats: ipvsadm header" "$(grep '^Prot' "$tmp/stats.txt" | tr -s ' ')" \

@@ -147,6 +147,13 @@ int main(int argc, char** argv) {
   }
   CLI::App app("sluicectl: drive and inspect a running sluiced through its admin API", "sluicectl");
   app.footer(
+      "Examples:\n"
+      "  sluicectl service add 10.96.0.10:80/tcp 10.244.0.11:8080 10.244.0.12:8080,weight=2\n"
+      "  sluicectl endpoint set 10.96.0.10:80/tcp 10.244.0.11:8080 --state terminating\n"
+      "  sluicectl stats --interval 1\n"
+      "  sluicectl flows --vip 10.96.0.10 --endpoint 10.244.0.12 --limit 20\n"
+      "  sluicectl dump --source api > api-services.conf\n"
+      "\n"
       "Exit codes: 0 done, 1 sluiced refused (its status code and message on stderr), 2 usage "
       "error, 3 sluiced unreachable, 4 timed out.");
   app.require_subcommand(1);
