@@ -1,6 +1,7 @@
 #include "cp/metrics/server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <cerrno>
@@ -41,6 +42,13 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const MetricsSpec& s
   impl->host = spec.host;
   httplib::Server& http = impl->http;
   http.new_task_queue = [] { return new httplib::ThreadPool(kServerThreads); };
+  // httplib's default sets SO_REUSEPORT, with which a second sluiced would
+  // bind the same port and take half the scrapes. SO_REUSEADDR alone still
+  // lets a restart bind while old connections linger in TIME_WAIT.
+  http.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   http.Get("/metrics",
            [source = std::move(source)](const httplib::Request& /*req*/, httplib::Response& res) {
              Result<Snapshot> snapshot = source();
