@@ -37,6 +37,7 @@ constexpr IntRange kRouteCapacity{16, 1048576};
 constexpr IntRange kPolls{1, kU32Max};
 constexpr IntRange kMaxSleepUs{1, 100000};
 constexpr IntRange kServicesCapacity{16, 1048576};
+constexpr IntRange kEndpointStatsCapacity{0, 16777216};
 
 constexpr Choice<dp::LogLevel> kLogLevels[] = {
     {"error", dp::LogLevel::kError},
@@ -98,6 +99,7 @@ class Loader {
     top.integer("tx_drain_us", dp.tx_drain_us, kTxDrainUs);
     top.integer("route_capacity", dp.route_capacity, kRouteCapacity);
     top.integer("services_capacity", dp.services_capacity, kServicesCapacity);
+    top.integer("endpoint_stats_capacity", dp.endpoint_stats_capacity, kEndpointStatsCapacity);
     if (const Setting* neighbor = top.group("neighbor")) {
       GroupReader r(errors_, *neighbor);
       r.integer("capacity", dp.neighbor_capacity, kNeighborCapacity);

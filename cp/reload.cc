@@ -27,6 +27,7 @@ std::vector<std::string> settingsNeedingRestart(const Config& next, const Config
       a.neighbor_capacity == b.neighbor_capacity && a.neighbor_resolve_ms == b.neighbor_resolve_ms,
       "neighbor");
   check(a.services_capacity == b.services_capacity, "services_capacity");
+  check(a.endpoint_stats_capacity == b.endpoint_stats_capacity, "endpoint_stats_capacity");
   check(a.mbufs_per_socket == b.mbufs_per_socket, "mbufs");
   check(a.route_capacity == b.route_capacity, "route_capacity");
   check(a.tx_drain_us == b.tx_drain_us, "tx_drain_us");

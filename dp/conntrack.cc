@@ -153,6 +153,7 @@ struct Conntrack::Impl {
   uint32_t free_top = 0;
   uint32_t evict_head = kNil;
   uint32_t evict_tail = kNil;
+  uint32_t evictable_count = 0;
   uint32_t sweep_cursor = 0;
 
   Place placeOf(const FlowKey& key) const;
@@ -278,6 +279,7 @@ void Conntrack::Impl::pushEvictable(uint32_t idx) {
   }
   evict_tail = idx;
   live[idx] |= kEvictable;
+  evictable_count++;
 }
 
 void Conntrack::Impl::unlinkEvictable(uint32_t idx) {
@@ -293,6 +295,7 @@ void Conntrack::Impl::unlinkEvictable(uint32_t idx) {
     links[l.next].prev = l.prev;
   }
   live[idx] &= static_cast<uint8_t>(~kEvictable);
+  evictable_count--;
 }
 
 Result<std::unique_ptr<Conntrack>> Conntrack::create(uint32_t capacity,
@@ -444,6 +447,7 @@ void Conntrack::update(Flow* flow, bool is_reply, uint8_t tcp_flags, uint64_t no
 
 void Conntrack::remove(Flow* flow) {
   Impl& im = *impl_;
+  if (remove_hook_ != nullptr) remove_hook_(remove_ctx_, *flow);
   uint32_t idx = static_cast<uint32_t>(flow - flows_);
   assert(idx < capacity_ && (live_[idx] & kLive) != 0);
   im.erase(im.placeOf(flow->orig), idx << 1);
@@ -467,6 +471,10 @@ unsigned Conntrack::sweep(uint64_t now, unsigned budget) {
     }
   }
   return removed;
+}
+
+uint32_t Conntrack::halfOpen() const {
+  return impl_->evictable_count;
 }
 
 size_t Conntrack::memoryBytes() const {

@@ -62,9 +62,10 @@ struct alignas(64) Flow {
   uint32_t endpoint_gen;
   FlowKey reply;  // endpoint -> SNAT address (fullnat) or client (dnat)
   TcpState tcp;
-  uint8_t user_flags;    // free for the caller
-  NatDelta to_endpoint;  // checksum deltas of orig-direction packets' rewrite
-  NatDelta to_client;    // and of reply-direction ones'
+  uint8_t user_flags;      // free for the caller
+  NatDelta to_endpoint;    // checksum deltas of orig-direction packets' rewrite
+  NatDelta to_client;      // and of reply-direction ones'
+  uint32_t endpoint_stat;  // the endpoint's traffic cell (dp/traffic.h)
 };
 static_assert(sizeof(Flow) == 128);
 
@@ -123,6 +124,14 @@ class Conntrack {
 
   void remove(Flow* flow);
 
+  // Called with every flow about to be removed, whatever removes it (remove,
+  // an expired lookup, the sweep, an eviction). One hook; nullptr for none.
+  using RemoveHook = void (*)(void* ctx, const Flow& flow);
+  void setRemoveHook(RemoveHook hook, void* ctx) {
+    remove_hook_ = hook;
+    remove_ctx_ = ctx;
+  }
+
   // Looks at up to `budget` flows (round robin over the table) and removes
   // the expired ones. Returns how many it removed.
   unsigned sweep(uint64_t now, unsigned budget);
@@ -131,8 +140,14 @@ class Conntrack {
   // walks the whole table).
   template <class Fn>
   void forEach(Fn&& fn) const;
+  // The same over table slots [from, from + budget), for a walk spread over
+  // many calls; returns where the next call starts (capacity() at the end).
+  template <class Fn>
+  uint32_t forEachFrom(uint32_t from, uint32_t budget, Fn&& fn) const;
 
   uint32_t size() const { return size_; }
+  // TCP flows before their handshake completed (the evictable ones).
+  uint32_t halfOpen() const;
   uint32_t capacity() const { return capacity_; }
   // Bytes allocated for flows and index together.
   size_t memoryBytes() const;
@@ -146,6 +161,8 @@ class Conntrack {
   uint32_t capacity_ = 0;
   Flow* flows_ = nullptr;
   uint8_t* live_ = nullptr;  // per flow: 0 when free, else state bits (conntrack.cc)
+  RemoveHook remove_hook_ = nullptr;
+  void* remove_ctx_ = nullptr;
 };
 
 template <class Fn>
@@ -153,6 +170,15 @@ void Conntrack::forEach(Fn&& fn) const {
   for (uint32_t i = 0; i < capacity_; i++) {
     if (live_[i] != 0) fn(flows_[i]);
   }
+}
+
+template <class Fn>
+uint32_t Conntrack::forEachFrom(uint32_t from, uint32_t budget, Fn&& fn) const {
+  uint32_t end = budget >= capacity_ - from ? capacity_ : from + budget;
+  for (uint32_t i = from; i < end; i++) {
+    if (live_[i] != 0) fn(flows_[i]);
+  }
+  return end;
 }
 
 }  // namespace sluice::dp

@@ -190,7 +190,8 @@ Status DataplaneImpl::build(const DataplaneSpec& spec) {
   }
 
   // Services, published through RCU.
-  auto st = ServiceTable::create(prefix + "svc", spec.services_capacity, ctx.qsbr);
+  auto st = ServiceTable::create(prefix + "svc", spec.services_capacity,
+                                 spec.endpoint_stats_capacity, ctx.qsbr);
   if (!st) return st.status();
   services = std::move(*st);
   ctx.services = services.get();
@@ -223,8 +224,13 @@ Status DataplaneImpl::build(const DataplaneSpec& spec) {
     if (!ring) return ring.status();
     auto ct = Conntrack::create(cs.capacity, ctx.ct_timeouts);
     if (!ct) return ct.status().withContext("conntrack of worker " + std::to_string(ws.lcore));
-    workers.push_back(
-        std::make_unique<Worker>(ctx, i, ws.lcore, std::move(rx), ring->get(), std::move(*ct)));
+    TrafficCells traffic(spec.services_capacity, spec.endpoint_stats_capacity);
+    if (!traffic.ok()) {
+      return Status::error("traffic counters of worker " + std::to_string(ws.lcore) +
+                           ": out of memory");
+    }
+    workers.push_back(std::make_unique<Worker>(ctx, i, ws.lcore, std::move(rx), ring->get(),
+                                               std::move(*ct), std::move(traffic)));
     events.push_back(std::move(*ring));
   }
 
@@ -420,6 +426,141 @@ Result<MacAddr> Dataplane::portMac(const std::string& port) const {
     if (p.name == port) return p.mac;
   }
   return Status::error("unknown port '" + port + "'");
+}
+
+}  // namespace sluice::dp
+
+namespace sluice::dp {
+
+std::vector<ServiceTraffic> Dataplane::serviceTraffic() const {
+  std::vector<ServiceTraffic> out;
+  for (const ServiceTable::ServiceCells& sc : impl_->services->cells()) {
+    ServiceTraffic st;
+    st.key = sc.key;
+    for (const auto& w : impl_->workers) w->traffic().readService(sc.slot, sc.gen, &st.traffic);
+    for (const ServiceTable::EndpointCells& ec : sc.endpoints) {
+      EndpointTraffic et;
+      et.addr = ec.addr;
+      et.port = ec.port;
+      et.counted = ec.stat != kNoStat;
+      for (const auto& w : impl_->workers) w->traffic().readEndpoint(ec.stat, ec.gen, &et.traffic);
+      st.endpoints.push_back(et);
+    }
+    out.push_back(std::move(st));
+  }
+  return out;
+}
+
+std::vector<ConntrackOccupancy> Dataplane::conntrackOccupancy() const {
+  std::vector<ConntrackOccupancy> out;
+  for (const auto& w : impl_->workers) {
+    // While the workers run, their tables are theirs: read what each
+    // published last iteration. Stopped, read the tables.
+    bool live = impl_->launched;
+    out.push_back({w->lcore(), w->conntrack().capacity(),
+                   live ? w->publishedFlows() : w->conntrack().size(),
+                   live ? w->publishedHalfOpen() : w->conntrack().halfOpen()});
+  }
+  return out;
+}
+
+namespace {
+
+const char* tcpStateName(TcpState s) {
+  switch (s) {
+    case TcpState::kNone:
+      return "udp";
+    case TcpState::kSynSent:
+      return "syn_sent";
+    case TcpState::kSynRecv:
+      return "syn_recv";
+    case TcpState::kEstablished:
+      return "established";
+    case TcpState::kFinWait:
+      return "fin_wait";
+    case TcpState::kClosed:
+      return "closed";
+  }
+  return "closed";
+}
+
+IpAddr addrOf(uint8_t family, const uint8_t* bytes) {
+  IpAddr a;
+  a.family = family == 4 ? Family::kV4 : Family::kV6;
+  std::memcpy(a.bytes.data(), bytes, a.size());
+  return a;
+}
+
+FlowInfo flowInfo(const Flow& f, unsigned lcore, uint64_t now, uint64_t tsc_hz) {
+  FlowInfo fi;
+  fi.lcore = lcore;
+  fi.proto = f.orig.proto == 17 ? Proto::kUdp : Proto::kTcp;
+  fi.client = addrOf(f.orig.family, f.orig.src);
+  fi.client_port = rte_be_to_cpu_16(f.orig.sport);
+  fi.vip = addrOf(f.orig.family, f.orig.dst);
+  fi.vip_port = rte_be_to_cpu_16(f.orig.dport);
+  fi.endpoint = addrOf(f.reply.family, f.reply.src);
+  fi.endpoint_port = rte_be_to_cpu_16(f.reply.sport);
+  // fullnat replies go to a SNAT address; dnat ones to the client itself.
+  IpAddr reply_dst = addrOf(f.reply.family, f.reply.dst);
+  if (reply_dst != fi.client || f.reply.dport != f.orig.sport) {
+    fi.snat = reply_dst;
+    fi.snat_port = rte_be_to_cpu_16(f.reply.dport);
+  }
+  fi.state = tcpStateName(f.tcp);
+  fi.expires_in_ms = f.expires > now ? (f.expires - now) * 1000 / tsc_hz : 0;
+  return fi;
+}
+
+}  // namespace
+
+Result<FlowList> Dataplane::listFlows(const FlowFilter& filter, uint32_t limit,
+                                      uint32_t timeout_ms) const {
+  if (limit == 0 || limit > kMaxFlowListLimit) {
+    return Status::error("limit " + std::to_string(limit) + " is not in 1.." +
+                         std::to_string(kMaxFlowListLimit));
+  }
+  auto& workers = impl_->workers;
+  for (auto& w : workers) {
+    if (!impl_->launched) w->flowScan().abandon();
+    if (Status s = w->flowScan().start(filter, limit); !s) return s;
+  }
+  if (!impl_->launched) {
+    // Nobody else reads the tables: walk them here.
+    for (auto& w : workers) w->flowScan().step(w->conntrack(), w->conntrack().capacity());
+  } else {
+    const uint64_t deadline = rte_get_timer_cycles() + rte_get_timer_hz() / 1000 * timeout_ms;
+    bool all = false;
+    while (!all) {
+      all = true;
+      for (auto& w : workers) all = all && w->flowScan().done();
+      if (all) break;
+      if (rte_get_timer_cycles() > deadline) {
+        bool finished = true;
+        for (auto& w : workers) {
+          if (!w->flowScan().done()) finished = w->flowScan().cancel() && finished;
+        }
+        if (finished) break;
+        return Status::error("listFlows: the workers did not finish walking their flows in " +
+                             std::to_string(timeout_ms) + " ms (timed out)");
+      }
+      rte_delay_us_sleep(100);
+    }
+  }
+  FlowList list;
+  const uint64_t now = rte_rdtsc();
+  for (auto& w : workers) {
+    const FlowScan& scan = w->flowScan();
+    list.truncated = list.truncated || scan.truncated();
+    for (uint32_t i = 0; i < scan.resultCount(); i++) {
+      if (list.flows.size() == limit) {
+        list.truncated = true;
+        break;
+      }
+      list.flows.push_back(flowInfo(scan.results()[i], w->lcore(), now, impl_->ctx.tsc_hz));
+    }
+  }
+  return list;
 }
 
 }  // namespace sluice::dp

@@ -152,6 +152,34 @@ Drop resetClient(Worker& w, rte_mbuf* m, const PacketMeta& meta, const View& v) 
   return l2Output(w, m, v.family);
 }
 
+// The flow's service and endpoint cells count a packet of `bytes` (IP
+// length) that left translated, toward the endpoint or the client.
+void countPacket(Worker& w, const Flow& f, uint32_t bytes, bool toward_endpoint) {
+  TrafficCell& sc = w.traffic().service(f.service_slot, f.service_gen);
+  TrafficCell* ec = w.traffic().endpoint(f.endpoint_stat, f.endpoint_gen);
+  if (toward_endpoint) {
+    TrafficCells::countIn(sc, bytes);
+    if (ec != nullptr) TrafficCells::countIn(*ec, bytes);
+  } else {
+    TrafficCells::countOut(sc, bytes);
+    if (ec != nullptr) TrafficCells::countOut(*ec, bytes);
+  }
+}
+
+uint32_t ipBytes(const PacketMeta& meta) {
+  return static_cast<uint32_t>(meta.ip_end - meta.l3_off);
+}
+
+// Translates a tracked flow's packet and counts it once it left.
+Drop translateFlow(Worker& w, rte_mbuf* m, const PacketMeta& meta, const View& v, const Flow& f,
+                   bool toward_endpoint) {
+  const uint32_t bytes = ipBytes(meta);
+  Drop d = toward_endpoint ? translate(w, m, meta, v, towardEndpoint(f), f.to_endpoint)
+                           : translate(w, m, meta, v, towardClient(f), f.to_client);
+  if (d == Drop::kNone) countPacket(w, f, bytes, toward_endpoint);
+  return d;
+}
+
 // Picks the endpoint index for a new flow, or kNoEndpoint.
 uint16_t pickEndpoint(Worker& w, const ServiceVersion* svc, const FlowKey& key) {
   uint64_t h;
@@ -213,14 +241,17 @@ Drop newFlow(Worker& w, rte_mbuf* m, const PacketMeta& meta, const View& v,
   if (ins.flow == nullptr) return Drop::ct_full;
   if (ins.evicted_half_open) w.counters().add(WorkerEvent::ct_evicted_half_open);
   Flow* f = ins.flow;
-  const Rewrite to_endpoint = towardEndpoint(*f);
-  f->to_endpoint = natDelta(v.family, orig.src, orig.dst, orig.sport, orig.dport, to_endpoint);
+  f->to_endpoint =
+      natDelta(v.family, orig.src, orig.dst, orig.sport, orig.dport, towardEndpoint(*f));
   f->to_client =
       natDelta(v.family, reply.src, reply.dst, reply.sport, reply.dport, towardClient(*f));
   f->service_slot = svc->slot;
   f->service_gen = svc->gen;
   f->endpoint_slot = idx;
   f->endpoint_gen = ep.gen;
+  f->endpoint_stat = ep.stat;
+  TrafficCells::countNewFlow(w.traffic().service(svc->slot, svc->gen));
+  if (TrafficCell* ec = w.traffic().endpoint(ep.stat, ep.gen)) TrafficCells::countNewFlow(*ec);
   w.conntrack().update(f, false, v.tcp_flags, w.now());
   if (svc->affinity) {
     uint64_t expires = w.now() + svc->affinity_timeout_s * w.ctx().tsc_hz;
@@ -228,7 +259,7 @@ Drop newFlow(Worker& w, rte_mbuf* m, const PacketMeta& meta, const View& v,
                           w.now());
   }
   w.counters().add(WorkerEvent::flows_created);
-  return translate(w, m, meta, v, to_endpoint, f->to_endpoint);
+  return translateFlow(w, m, meta, v, *f, true);
 }
 
 // True when the flow's service and endpoint are still the ones it was given.
@@ -245,7 +276,7 @@ Drop forward(Worker& w, rte_mbuf* m, const PacketMeta& meta, const View& v,
     Flow* f = hit.flow;
     if (flowCurrent(w, *f)) {
       w.conntrack().update(f, false, v.tcp_flags, w.now());
-      return translate(w, m, meta, v, towardEndpoint(*f), f->to_endpoint);
+      return translateFlow(w, m, meta, v, *f, true);
     }
     // Its endpoint left the service: a TCP flow is reset, a UDP flow
     // starts over on a live endpoint. Nothing is blackholed.
@@ -264,7 +295,7 @@ Drop reverse(Worker& w, rte_mbuf* m, const PacketMeta& meta, const View& v, cons
   if (hit.flow == nullptr || !hit.is_reply) return Drop::no_flow;
   if (!flowCurrent(w, *hit.flow)) return Drop::endpoint_gone;
   w.conntrack().update(hit.flow, true, v.tcp_flags, w.now());
-  return translate(w, m, meta, v, towardClient(*hit.flow), hit.flow->to_client);
+  return translateFlow(w, m, meta, v, *hit.flow, false);
 }
 
 }  // namespace

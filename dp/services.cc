@@ -40,7 +40,9 @@ uint32_t ServiceTable::hashOf(const ServiceKey& k) {
 }
 
 Result<std::unique_ptr<ServiceTable>> ServiceTable::create(const std::string& name,
-                                                           uint32_t capacity, rte_rcu_qsbr* qsbr) {
+                                                           uint32_t capacity,
+                                                           uint32_t stat_capacity,
+                                                           rte_rcu_qsbr* qsbr) {
   std::unique_ptr<ServiceTable> t(new ServiceTable());
   t->capacity_ = capacity;
   t->qsbr_ = qsbr;
@@ -64,6 +66,8 @@ Result<std::unique_ptr<ServiceTable>> ServiceTable::create(const std::string& na
   t->state_.resize(capacity);
   t->free_slots_.reserve(capacity);
   for (uint32_t i = capacity; i > 0; i--) t->free_slots_.push_back(i - 1);
+  t->free_stats_.reserve(stat_capacity);
+  for (uint32_t i = stat_capacity; i > 0; i--) t->free_stats_.push_back(i - 1);
   return t;
 }
 
@@ -126,7 +130,8 @@ Status ServiceTable::upsert(const ServiceSpec& spec, const std::vector<uint32_t>
   // Endpoint indices: kept for endpoints that stay, new ones for the others.
   SlotState next = is_new ? SlotState{} : state_[slot];
   if (is_new) next.gen = state_[slot].gen + 1;
-  std::map<std::string, std::pair<uint16_t, uint32_t>> kept;
+  next.key = spec.key;
+  std::map<std::string, EndpointState> kept;
   std::vector<uint16_t> index_of(spec.endpoints.size());
   std::set<std::string> seen;
   for (size_t i = 0; i < spec.endpoints.size(); i++) {
@@ -138,10 +143,20 @@ Status ServiceTable::upsert(const ServiceSpec& spec, const std::vector<uint32_t>
       next.endpoints.erase(it);
     }
   }
-  for (auto& [id, slot_gen] : next.endpoints) next.free_indices.push_back(slot_gen.first);
+  // What is left in next.endpoints is leaving: its indices and cells are
+  // reused once this version is in.
+  std::vector<uint32_t> freed_stats;
+  for (auto& [id, ep] : next.endpoints) {
+    next.free_indices.push_back(ep.index);
+    if (ep.stat != kNoStat) freed_stats.push_back(ep.stat);
+  }
   next.endpoints.clear();
+  next.order.clear();
+  std::vector<uint32_t> taken_stats;
+  if (free_stats_.empty() && !retired_stats_.empty()) reclaim();
   for (size_t i = 0; i < spec.endpoints.size(); i++) {
-    std::string id = endpointId(spec.endpoints[i]);
+    const EndpointSpec& e = spec.endpoints[i];
+    std::string id = endpointId(e);
     auto it = kept.find(id);
     if (it == kept.end()) {
       uint16_t index;
@@ -151,17 +166,27 @@ Status ServiceTable::upsert(const ServiceSpec& spec, const std::vector<uint32_t>
       } else {
         index = next.next_index++;
       }
-      it = kept.emplace(id, std::make_pair(index, next.next_endpoint_gen++)).first;
+      uint32_t stat = kNoStat;
+      if (!free_stats_.empty()) {
+        stat = free_stats_.back();
+        free_stats_.pop_back();
+        taken_stats.push_back(stat);
+      }
+      it = kept.emplace(id, EndpointState{index, next_endpoint_gen_++, stat}).first;
     }
-    index_of[i] = it->second.first;
+    index_of[i] = it->second.index;
     next.endpoints[id] = it->second;
+    next.order.push_back({e.addr, e.port, it->second.gen, it->second.stat});
   }
 
   // The new version: header, endpoint array, table, in one allocation.
   size_t ep_bytes = sizeof(EndpointSlot) * next.next_index;
   size_t bytes = sizeof(ServiceVersion) + ep_bytes + sizeof(uint16_t) * table.size();
   auto* v = static_cast<ServiceVersion*>(rte_zmalloc("sluice_svc", bytes, RTE_CACHE_LINE_SIZE));
-  if (v == nullptr) return Status::error(name + ": out of memory for the new version");
+  if (v == nullptr) {
+    free_stats_.insert(free_stats_.end(), taken_stats.begin(), taken_stats.end());
+    return Status::error(name + ": out of memory for the new version");
+  }
   auto* eps = reinterpret_cast<EndpointSlot*>(v + 1);
   auto* tab = reinterpret_cast<uint16_t*>(reinterpret_cast<uint8_t*>(eps) + ep_bytes);
   v->magic = kServiceVersionMagic;
@@ -185,7 +210,9 @@ Status ServiceTable::upsert(const ServiceSpec& spec, const std::vector<uint32_t>
     std::memcpy(s.addr, e.addr.bytes.data(), 16);
     s.port_be = rte_cpu_to_be_16(e.port);
     s.state = e.state;
-    s.gen = next.endpoints[endpointId(e)].second;
+    const EndpointState& st = next.endpoints[endpointId(e)];
+    s.gen = st.gen;
+    s.stat = st.stat;
   }
   for (size_t i = 0; i < table.size(); i++) {
     tab[i] = table[i] == kNone ? kNoEndpoint : index_of[table[i]];
@@ -200,6 +227,7 @@ Status ServiceTable::upsert(const ServiceSpec& spec, const std::vector<uint32_t>
   }
   state_[slot] = std::move(next);
   retire(old);
+  retireStats(std::move(freed_stats));
   return Status::ok();
 }
 
@@ -216,6 +244,11 @@ Status ServiceTable::remove(const ServiceKey& key) {
     // plane may wait; they never do).
     rte_rcu_qsbr_synchronize(qsbr_, RTE_QSBR_THRID_INVALID);
   }
+  std::vector<uint32_t> freed_stats;
+  for (const auto& [id, ep] : state_[slot].endpoints) {
+    if (ep.stat != kNoStat) freed_stats.push_back(ep.stat);
+  }
+  retireStats(std::move(freed_stats));
   uint32_t gen = state_[slot].gen;
   state_[slot] = SlotState{};
   state_[slot].gen = gen;  // the next service here gets a newer one
@@ -224,8 +257,31 @@ Status ServiceTable::remove(const ServiceKey& key) {
   return Status::ok();
 }
 
+void ServiceTable::retireStats(std::vector<uint32_t> stats) {
+  if (stats.empty()) return;
+  retired_stats_.push_back({rte_rcu_qsbr_start(qsbr_), std::move(stats)});
+}
+
 void ServiceTable::reclaim() {
   rte_rcu_qsbr_dq_reclaim(dq_, 256, nullptr, nullptr, nullptr);
+  size_t done = 0;
+  while (done < retired_stats_.size() &&
+         rte_rcu_qsbr_check(qsbr_, retired_stats_[done].token, false) == 1) {
+    const auto& s = retired_stats_[done++].stats;
+    free_stats_.insert(free_stats_.end(), s.begin(), s.end());
+  }
+  retired_stats_.erase(retired_stats_.begin(),
+                       retired_stats_.begin() + static_cast<ptrdiff_t>(done));
+}
+
+std::vector<ServiceTable::ServiceCells> ServiceTable::cells() const {
+  std::vector<ServiceCells> out;
+  out.reserve(by_key_.size());
+  for (const auto& [name, slot] : by_key_) {
+    const SlotState& st = state_[slot];
+    out.push_back({st.key, slot, st.gen, st.order});
+  }
+  return out;
 }
 
 size_t ServiceTable::versionBytes(const ServiceKey& key) const {

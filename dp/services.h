@@ -13,6 +13,7 @@
 
 #include "dp/api/service.h"
 #include "dp/api/status.h"
+#include "dp/traffic.h"
 #include "dp/vip_index.h"
 
 struct rte_rcu_qsbr;
@@ -25,14 +26,17 @@ inline constexpr uint16_t kNoEndpoint = 0xffff;
 // An endpoint as workers see it. Its index in the version's array is stable
 // for as long as the endpoint stays in the service; `gen` tells a flow that
 // was given this index whether it is still the same endpoint (0 = empty).
+// `gen` is unique over the whole table, so it also tells a traffic cell
+// (dp/traffic.h) whose counts it holds; `stat` names that cell.
 struct EndpointSlot {
   uint8_t addr[16];
   uint16_t port_be;  // network order
   EndpointState state;
   uint8_t pad;
   uint32_t gen;
+  uint32_t stat;  // traffic cell, or kNoStat
 };
-static_assert(sizeof(EndpointSlot) == 24);
+static_assert(sizeof(EndpointSlot) == 28);
 
 // Marks a live version; a freed one is overwritten with kServiceVersionFreed,
 // so a reader that kept a pointer past its grace period reads garbage it can
@@ -62,8 +66,9 @@ struct ServiceVersion {
 
 class ServiceTable {
  public:
+  // `stat_capacity`: endpoints given a traffic cell of their own.
   static Result<std::unique_ptr<ServiceTable>> create(const std::string& name, uint32_t capacity,
-                                                      rte_rcu_qsbr* qsbr);
+                                                      uint32_t stat_capacity, rte_rcu_qsbr* qsbr);
   ~ServiceTable();
 
   // Worker side, lock-free. `vip` is 4 or 16 bytes, `port_be` network order.
@@ -99,15 +104,37 @@ class ServiceTable {
   // Bytes of the VIP index (its entries; the versions are counted apart).
   size_t indexBytes() const { return index_->memoryBytes(); }
 
+  // Where each published service's traffic is counted, in key order: the
+  // cells to read (dp/traffic.h). Control plane.
+  struct EndpointCells {
+    IpAddr addr;
+    uint16_t port;
+    uint32_t gen;
+    uint32_t stat;  // kNoStat: not counted on its own
+  };
+  struct ServiceCells {
+    ServiceKey key;
+    uint32_t slot;
+    uint32_t gen;
+    std::vector<EndpointCells> endpoints;  // in the spec's order
+  };
+  std::vector<ServiceCells> cells() const;
+
  private:
   static uint32_t hashOf(const ServiceKey& k);
 
   // What the control plane remembers about a service between versions: which
   // index each endpoint holds and with which generation.
+  struct EndpointState {
+    uint16_t index;
+    uint32_t gen;
+    uint32_t stat;
+  };
   struct SlotState {
     uint32_t gen = 0;
-    uint32_t next_endpoint_gen = 1;
-    std::map<std::string, std::pair<uint16_t, uint32_t>> endpoints;  // "addr:port" -> (index, gen)
+    ServiceKey key;
+    std::map<std::string, EndpointState> endpoints;  // by "addr:port"
+    std::vector<EndpointCells> order;                // the spec's endpoints in order
     std::vector<uint16_t> free_indices;
     uint16_t next_index = 0;
     size_t bytes = 0;
@@ -124,6 +151,16 @@ class ServiceTable {
   std::vector<SlotState> state_;
   std::vector<uint32_t> free_slots_;
   std::map<std::string, uint32_t> by_key_;  // key.toString() -> slot
+  uint32_t next_endpoint_gen_ = 1;
+  std::vector<uint32_t> free_stats_;
+  // Cells of endpoints that left, free again once no worker can still be
+  // counting in them for the old endpoint (an RCU token).
+  struct RetiredStats {
+    uint64_t token;
+    std::vector<uint32_t> stats;
+  };
+  std::vector<RetiredStats> retired_stats_;
+  void retireStats(std::vector<uint32_t> stats);
 };
 
 }  // namespace sluice::dp

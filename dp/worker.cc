@@ -24,18 +24,29 @@ constexpr uint32_t kAffinityEntries = 65536;
 // packet under load.
 constexpr uint64_t kSweepPeriodS = 1;
 constexpr unsigned kSweepBudget = 32;
+// Conntrack slots a flow listing examines per poll iteration: a few
+// microseconds, so a listing of 10M slots takes a few thousand iterations.
+constexpr uint32_t kFlowScanBudget = 4096;
 }  // namespace
 
 Worker::Worker(const DpContext& ctx, unsigned index, unsigned lcore, std::vector<RxQueue> rx,
-               NeighborEventRing* events, std::unique_ptr<Conntrack> conntrack)
+               NeighborEventRing* events, std::unique_ptr<Conntrack> conntrack,
+               TrafficCells traffic)
     : ctx_(ctx),
       index_(index),
       lcore_(lcore),
       rx_(std::move(rx)),
       events_(events),
       ct_(std::move(conntrack)),
-      affinity_(kAffinityEntries) {
+      affinity_(kAffinityEntries),
+      traffic_(std::move(traffic)) {
   sweep_tsc_per_flow_ = std::max<uint64_t>(1, ctx_.tsc_hz * kSweepPeriodS / ct_->capacity());
+  ct_->setRemoveHook(&Worker::flowRemoved, this);
+}
+
+void Worker::flowRemoved(void* self, const Flow& f) {
+  static_cast<Worker*>(self)->traffic_.flowEnded(f.service_slot, f.service_gen, f.endpoint_stat,
+                                                 f.endpoint_gen);
 }
 
 void Worker::setHandoffRings(std::vector<rte_ring*> to, std::vector<rte_ring*> from) {
@@ -274,6 +285,10 @@ unsigned Worker::pollOnce() {
       counters_.add(WorkerEvent::ct_expired, expired);
     }
   }
+  if (scan_.pending()) [[unlikely]]
+    scan_.step(*ct_, kFlowScanBudget);
+  gauges_.flows.store(ct_->size(), std::memory_order_relaxed);
+  gauges_.half_open.store(ct_->halfOpen(), std::memory_order_relaxed);
   // Flush when the queues ran dry (nothing more is coming soon) or when the
   // drain timer says buffered packets have waited long enough.
   if (drained || now_ - last_flush_ >= ctx_.tx_drain_tsc) flushAll();

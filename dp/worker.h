@@ -13,8 +13,10 @@
 #include "dp/api/counters.h"
 #include "dp/conntrack.h"
 #include "dp/context.h"
+#include "dp/flow_scan.h"
 #include "dp/parse.h"
 #include "dp/pending.h"
+#include "dp/traffic.h"
 
 struct rte_mbuf;
 struct rte_ring;
@@ -41,7 +43,7 @@ struct RxQueue {
 class Worker {
  public:
   Worker(const DpContext& ctx, unsigned index, unsigned lcore, std::vector<RxQueue> rx,
-         NeighborEventRing* events, std::unique_ptr<Conntrack> conntrack);
+         NeighborEventRing* events, std::unique_ptr<Conntrack> conntrack, TrafficCells traffic);
 
   // Rings to and from the other workers: to[i] carries packets whose flow
   // worker i owns; from[i] the ones worker i hands here (index = self unused).
@@ -73,6 +75,13 @@ class Worker {
   Conntrack& conntrack() { return *ct_; }
   const Conntrack& conntrack() const { return *ct_; }
   AffinityTable& affinity() { return affinity_; }
+  TrafficCells& traffic() { return traffic_; }
+  const TrafficCells& traffic() const { return traffic_; }
+  // The control plane's flow listings of this worker's table.
+  FlowScan& flowScan() { return scan_; }
+  // Conntrack occupancy as of the last poll iteration, for the control plane.
+  uint32_t publishedFlows() const { return gauges_.flows.load(std::memory_order_relaxed); }
+  uint32_t publishedHalfOpen() const { return gauges_.half_open.load(std::memory_order_relaxed); }
   // The MAC of neighbor `addr` on `port_idx`, through a small per-worker
   // cache in front of the neighbor table (valid while its generation holds).
   bool resolveNeighbor(uint16_t port_idx, Family family, const uint8_t* addr, MacAddr* mac);
@@ -93,6 +102,7 @@ class Worker {
   void flush(uint16_t port_idx);
   void flushAll();
   void servicePending();
+  static void flowRemoved(void* self, const Flow& f);
 
   const DpContext& ctx_;
   unsigned index_;
@@ -106,6 +116,8 @@ class Worker {
   PendingQueue pending_;
   std::unique_ptr<Conntrack> ct_;
   AffinityTable affinity_;
+  TrafficCells traffic_;
+  FlowScan scan_{kMaxFlowListLimit};
   std::vector<rte_ring*> handoff_to_;
   std::vector<rte_ring*> handoff_from_;
   uint32_t snat_cursor_[2] = {0, 0};
@@ -126,6 +138,10 @@ class Worker {
   };
   TxBuffer tx_[kMaxPorts];
   alignas(64) WorkerCounters counters_{};
+  struct alignas(64) Gauges {
+    std::atomic<uint32_t> flows{0};
+    std::atomic<uint32_t> half_open{0};
+  } gauges_;
 };
 
 // Stage entry points (one file each). Each consumes the mbuf: it sends it,

@@ -12,6 +12,7 @@
 #include "cp/publisher.h"
 #include "cp/reload.h"
 #include "dp/api/counters.h"
+#include "dp/api/dataplane.h"
 
 namespace sluice::cp::admin {
 
@@ -32,6 +33,10 @@ class AdminBackend {
   // Re-reads the config file and applies its services (cp/reload.h).
   virtual Result<ReloadReport> reload() = 0;
   virtual DataplaneStats dataplaneStats() const = 0;
+  virtual std::vector<dp::ServiceTraffic> serviceTraffic() const = 0;
+  virtual std::vector<dp::ConntrackOccupancy> conntrackOccupancy() const = 0;
+  // dp::Dataplane::listFlows: bounded, may wait for the workers.
+  virtual Result<dp::FlowList> listFlows(const dp::FlowFilter& filter, uint32_t limit) = 0;
 };
 
 }  // namespace sluice::cp::admin

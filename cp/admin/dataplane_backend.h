@@ -21,6 +21,15 @@ class DataplaneBackend : public AdminBackend {
   const Config& runningConfig() const override { return running_; }
   Result<ReloadReport> reload() override;
   DataplaneStats dataplaneStats() const override;
+  std::vector<dp::ServiceTraffic> serviceTraffic() const override {
+    return plane_.serviceTraffic();
+  }
+  std::vector<dp::ConntrackOccupancy> conntrackOccupancy() const override {
+    return plane_.conntrackOccupancy();
+  }
+  Result<dp::FlowList> listFlows(const dp::FlowFilter& filter, uint32_t limit) override {
+    return plane_.listFlows(filter, limit);
+  }
 
   // When the workers started, for busy shares; set after launch().
   void markLaunched() { launched_ = std::chrono::steady_clock::now(); }

@@ -108,6 +108,9 @@ struct DataplaneSpec {
   std::vector<IpAddr> snat;
   ConntrackSpec conntrack;
   uint32_t services_capacity = 65536;
+  // Endpoints that get their own traffic counters (per worker, 64 bytes
+  // each); endpoints past this many are counted in their service only.
+  uint32_t endpoint_stats_capacity = 65536;
   uint32_t mbufs_per_socket = 16383;
   uint32_t neighbor_capacity = 4096;
   uint32_t route_capacity = 1024;
@@ -123,6 +126,75 @@ struct NeighborInfo {
   IpAddr addr;
   MacAddr mac;
   bool is_static = false;
+};
+
+// Traffic of a service or an endpoint, summed over the workers. "in" is
+// client -> endpoint, "out" endpoint -> client (ipvsadm's InPkts/OutPkts).
+struct TrafficStats {
+  uint64_t new_flows = 0;
+  uint64_t active_flows = 0;  // tracked now
+  uint64_t in_packets = 0, in_bytes = 0;
+  uint64_t out_packets = 0, out_bytes = 0;
+  TrafficStats& operator+=(const TrafficStats& o) {
+    new_flows += o.new_flows;
+    active_flows += o.active_flows;
+    in_packets += o.in_packets;
+    in_bytes += o.in_bytes;
+    out_packets += o.out_packets;
+    out_bytes += o.out_bytes;
+    return *this;
+  }
+};
+
+struct EndpointTraffic {
+  IpAddr addr;
+  uint16_t port = 0;
+  bool counted = false;  // false: past endpoint_stats_capacity, all zero
+  TrafficStats traffic;
+};
+
+struct ServiceTraffic {
+  ServiceKey key;
+  TrafficStats traffic;
+  std::vector<EndpointTraffic> endpoints;  // in the order of the service's spec
+};
+
+struct ConntrackOccupancy {
+  unsigned lcore = 0;
+  uint64_t capacity = 0;
+  uint64_t flows = 0;
+  uint64_t half_open = 0;  // TCP flows before the handshake completed
+};
+
+// Which flows listFlows returns; an unset field matches anything.
+struct FlowFilter {
+  std::optional<IpAddr> vip;
+  std::optional<uint16_t> port;  // the service's port
+  std::optional<Proto> proto;
+  std::optional<IpAddr> client;
+  std::optional<IpAddr> endpoint;
+};
+
+inline constexpr uint32_t kMaxFlowListLimit = 10000;
+
+struct FlowInfo {
+  unsigned lcore = 0;  // owner worker
+  Proto proto = Proto::kTcp;
+  IpAddr client;
+  uint16_t client_port = 0;
+  IpAddr vip;
+  uint16_t vip_port = 0;
+  IpAddr endpoint;
+  uint16_t endpoint_port = 0;
+  std::optional<IpAddr> snat;  // fullnat: the client's translated address
+  uint16_t snat_port = 0;
+  std::string state;  // "syn_sent", "syn_recv", "established", "fin_wait", "closed", "udp"
+  uint64_t expires_in_ms = 0;
+};
+
+struct FlowList {
+  std::vector<FlowInfo> flows;
+  bool truncated = false;  // more flows matched than the limit
 };
 
 class DataplaneImpl;
@@ -169,6 +241,18 @@ class Dataplane {
   std::vector<WorkerCounterSnapshot> workerCounters() const;
   std::vector<PortCounterSnapshot> portCounters() const;
   std::vector<NeighborInfo> neighbors() const;
+
+  // Per-service and per-endpoint traffic of every published service, in
+  // service key order. Control thread (it reads the service table's state).
+  std::vector<ServiceTraffic> serviceTraffic() const;
+  std::vector<ConntrackOccupancy> conntrackOccupancy() const;
+  // Up to `limit` (1..kMaxFlowListLimit) tracked flows matching `filter`.
+  // Each running worker walks its own table a slice per poll iteration into
+  // a buffer given up front, so no worker stalls and nothing is copied
+  // whole; the call waits for them (at most `timeout_ms`, then an error).
+  // With the workers not launched it walks the tables itself. Control thread.
+  Result<FlowList> listFlows(const FlowFilter& filter, uint32_t limit,
+                             uint32_t timeout_ms = 2000) const;
   // The MAC address a port answers with.
   Result<MacAddr> portMac(const std::string& port) const;
 

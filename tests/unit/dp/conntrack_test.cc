@@ -1,4 +1,5 @@
 #include "dp/conntrack.h"
+#include "dp/flow_scan.h"
 
 #include <gtest/gtest.h>
 
@@ -805,6 +806,168 @@ TEST(Conntrack, AMillionFlowsFitExactly) {
   std::cout << "conntrack: capacity " << kCap << ", memoryBytes " << ct->memoryBytes() << " ("
             << per_flow << " bytes per flow, sizeof(Flow) " << sizeof(Flow) << ")\n";
   EXPECT_LT(per_flow, 256.0);
+}
+
+// --- The remove hook and the half-open count the traffic counters rely on.
+
+TEST(ConntrackHooks, EveryWayOutOfTheTableCallsTheRemoveHook) {
+  auto ct = makeTable(64);
+  std::vector<uint16_t> removed;  // client ports of removed flows
+  ct->setRemoveHook(
+      [](void* ctx, const Flow& f) {
+        static_cast<std::vector<uint16_t>*>(ctx)->push_back(f.orig.sport);
+      },
+      &removed);
+  // remove()
+  Flow* a = mustInsert(*ct, pairOf(kUdp, 1), 0);
+  ct->remove(a);
+  ASSERT_EQ(1u, removed.size());
+  EXPECT_EQ(pairOf(kUdp, 1).orig.sport, removed[0]);
+  // An expired flow found by lookup.
+  mustInsert(*ct, pairOf(kUdp, 2), 0);
+  EXPECT_EQ(nullptr, ct->lookup(pairOf(kUdp, 2).orig, kTimeouts.udp + 1).flow);
+  ASSERT_EQ(2u, removed.size());
+  EXPECT_EQ(pairOf(kUdp, 2).orig.sport, removed[1]);
+  // The sweep.
+  mustInsert(*ct, pairOf(kUdp, 3), 0);
+  EXPECT_EQ(1u, ct->sweep(kTimeouts.udp + 1, 64));
+  ASSERT_EQ(3u, removed.size());
+  EXPECT_EQ(pairOf(kUdp, 3).orig.sport, removed[2]);
+  EXPECT_EQ(0u, ct->size());
+}
+
+TEST(ConntrackHooks, HalfOpenCountsTcpFlowsUntilTheirHandshakeCompletes) {
+  auto ct = makeTable(64);
+  Flow* a = mustInsert(*ct, pairOf(kTcp, 1), 0);
+  mustInsert(*ct, pairOf(kTcp, 2), 0);
+  mustInsert(*ct, pairOf(kUdp, 3), 0);
+  EXPECT_EQ(2u, ct->halfOpen());
+  establish(*ct, pairOf(kTcp, 4), 0);
+  EXPECT_EQ(2u, ct->halfOpen());
+  ct->update(a, true, kTcpSyn | kTcpAck, 1);
+  ct->update(a, false, kTcpAck, 1);
+  EXPECT_EQ(1u, ct->halfOpen());
+  ct->sweep(kTimeouts.tcp_half_open + 1, 64);
+  EXPECT_EQ(0u, ct->halfOpen());
+}
+
+// --- FlowScan: the admin API's bounded walk of a worker's table.
+
+// 1,000 flows: clients 10.0.0.0..9, 50 endpoints, TCP and UDP alternating.
+std::unique_ptr<Conntrack> scanTable(std::vector<KeyPair>* pairs) {
+  auto ct = makeTable(2048);
+  for (uint32_t n = 0; n < 1000; n++) {
+    KeyPair p = pairOf(n % 2 == 0 ? kTcp : kUdp, n);
+    mustInsert(*ct, p, 0);
+    pairs->push_back(p);
+  }
+  return ct;
+}
+
+IpAddr v4Addr(uint32_t host) {
+  return IpAddr::v4(host);
+}
+
+// Steps the walk with a small budget until it is done; returns the steps.
+unsigned runScan(FlowScan& scan, const Conntrack& ct, uint32_t budget) {
+  unsigned steps = 0;
+  while (!scan.done()) {
+    EXPECT_TRUE(scan.pending());
+    scan.step(ct, budget);
+    if (++steps > 100000) break;
+  }
+  return steps;
+}
+
+TEST(FlowScan, WalksTheTableInSlicesAndFindsEveryMatch) {
+  std::vector<KeyPair> pairs;
+  auto ct = scanTable(&pairs);
+  FlowScan scan(5000);
+  FlowFilter f;
+  f.endpoint = v4Addr(0x0af40001 + 7 * 256);  // endpoint n % 50 == 7
+  f.proto = Proto::kUdp;
+  ASSERT_TRUE(scan.start(f, 5000).isOk());
+  unsigned steps = runScan(scan, *ct, 100);
+  EXPECT_EQ(2048u / 100 + 1, steps) << "budget slots per step";
+  size_t want = 0;
+  for (uint32_t n = 0; n < 1000; n++) want += n % 50 == 7 && n % 2 == 1;
+  ASSERT_EQ(want, scan.resultCount());
+  EXPECT_FALSE(scan.truncated());
+  for (uint32_t i = 0; i < scan.resultCount(); i++) {
+    const Flow& r = scan.results()[i];
+    EXPECT_EQ(kUdp, r.orig.proto);
+    EXPECT_TRUE(FlowScan::matches(r, f));
+    EXPECT_EQ(0, std::memcmp(r.reply.src, f.endpoint->bytes.data(), 4));
+  }
+}
+
+TEST(FlowScan, EachFilterFieldNarrowsTheMatch) {
+  std::vector<KeyPair> pairs;
+  auto ct = scanTable(&pairs);
+  auto count = [&](const FlowFilter& f) {
+    size_t n = 0;
+    ct->forEach([&](const Flow& fl) { n += FlowScan::matches(fl, f); });
+    return n;
+  };
+  EXPECT_EQ(1000u, count({}));
+  FlowFilter client;
+  client.client = v4Addr(0x0a000003);  // n / 100 == 3
+  EXPECT_EQ(100u, count(client));
+  FlowFilter vip;
+  vip.vip = v4Addr(0xc0000201);
+  // The filter's port is a host-order number and keys hold network order;
+  // this file's keys store 80 as the raw value 0x0050, which reads 0x5000.
+  vip.port = 0x5000;
+  EXPECT_EQ(1000u, count(vip));
+  vip.port = 80;
+  EXPECT_EQ(0u, count(vip));
+  FlowFilter v6vip;
+  v6vip.vip = *IpAddr::parse("::c000:201");  // same low bytes, other family
+  EXPECT_EQ(0u, count(v6vip));
+  FlowFilter tcp;
+  tcp.proto = Proto::kTcp;
+  EXPECT_EQ(500u, count(tcp));
+}
+
+TEST(FlowScan, StopsAtTheLimitAndSaysSo) {
+  std::vector<KeyPair> pairs;
+  auto ct = scanTable(&pairs);
+  FlowScan scan(100);
+  ASSERT_TRUE(scan.start({}, 10).isOk());
+  unsigned steps = runScan(scan, *ct, 64);
+  EXPECT_EQ(10u, scan.resultCount());
+  EXPECT_TRUE(scan.truncated());
+  EXPECT_LT(steps, 2048u / 64) << "the walk ends once it knows there are more";
+  EXPECT_FALSE(scan.start({}, 0).isOk());
+  EXPECT_FALSE(scan.start({}, 101).isOk());
+  // Exactly as many matches as the limit: not truncated.
+  FlowFilter client;
+  client.client = v4Addr(0x0a000003);
+  ASSERT_TRUE(scan.start(client, 100).isOk());
+  runScan(scan, *ct, 4096);
+  EXPECT_EQ(100u, scan.resultCount());
+  EXPECT_FALSE(scan.truncated());
+}
+
+TEST(FlowScan, ACancelledWalkHoldsTheBufferUntilTheWorkerLetsGo) {
+  std::vector<KeyPair> pairs;
+  auto ct = scanTable(&pairs);
+  FlowScan scan(100);
+  EXPECT_FALSE(scan.pending());
+  ASSERT_TRUE(scan.start({}, 100).isOk());
+  scan.step(*ct, 16);
+  EXPECT_FALSE(scan.done());
+  EXPECT_FALSE(scan.cancel()) << "not finished";
+  EXPECT_TRUE(scan.pending()) << "the worker still has to let go";
+  EXPECT_FALSE(scan.start({}, 100).isOk()) << "the worker may still be writing";
+  scan.step(*ct, 16);  // the worker's next poll
+  EXPECT_FALSE(scan.pending());
+  EXPECT_FALSE(scan.done());
+  ASSERT_TRUE(scan.start({}, 100).isOk());
+  runScan(scan, *ct, 4096);
+  EXPECT_TRUE(scan.cancel()) << "a finished walk is kept";
+  EXPECT_EQ(100u, scan.resultCount());
+  EXPECT_TRUE(scan.start({}, 5).isOk()) << "done frees the buffer";
 }
 
 }  // namespace

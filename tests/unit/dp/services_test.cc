@@ -60,7 +60,7 @@ const ServiceVersion* find(const ServiceTable& t, const ServiceKey& k) {
 
 TEST(ServiceTable, FindsPublishedServicesAndNothingElse) {
   Rcu rcu(1);
-  auto t = ServiceTable::create("st_a", 64, rcu.v);
+  auto t = ServiceTable::create("st_a", 64, 64, rcu.v);
   ASSERT_TRUE(t.isOk()) << t.status().message();
   ServiceSpec a = spec("10.96.0.1", 80, 3), b = spec("10.96.0.1", 443, 2);
   ASSERT_TRUE((*t)->upsert(a, table(a)).isOk());
@@ -80,7 +80,7 @@ TEST(ServiceTable, FindsPublishedServicesAndNothingElse) {
 
 TEST(ServiceTable, EndpointsKeepTheirIndexAndGenerationAcrossVersions) {
   Rcu rcu(1);
-  auto t = ServiceTable::create("st_b", 64, rcu.v);
+  auto t = ServiceTable::create("st_b", 64, 64, rcu.v);
   ASSERT_TRUE(t.isOk());
   ServiceSpec s = spec("10.96.0.2", 80, 3);
   ASSERT_TRUE((*t)->upsert(s, table(s)).isOk());
@@ -112,7 +112,7 @@ TEST(ServiceTable, EndpointsKeepTheirIndexAndGenerationAcrossVersions) {
 
 TEST(ServiceTable, RemovedAndReaddedServiceGetsANewGeneration) {
   Rcu rcu(1);
-  auto t = ServiceTable::create("st_c", 64, rcu.v);
+  auto t = ServiceTable::create("st_c", 64, 64, rcu.v);
   ASSERT_TRUE(t.isOk());
   ServiceSpec s = spec("10.96.0.3", 80, 2);
   ASSERT_TRUE((*t)->upsert(s, table(s)).isOk());
@@ -124,7 +124,7 @@ TEST(ServiceTable, RemovedAndReaddedServiceGetsANewGeneration) {
 
 TEST(ServiceTable, RefusesBadTablesAndOverflow) {
   Rcu rcu(1);
-  auto t = ServiceTable::create("st_d", 16, rcu.v);
+  auto t = ServiceTable::create("st_d", 16, 64, rcu.v);
   ASSERT_TRUE(t.isOk());
   ServiceSpec s = spec("10.96.0.4", 80, 2);
   std::vector<uint32_t> bad(251, 5);
@@ -143,7 +143,7 @@ TEST(ServiceTable, RefusesBadTablesAndOverflow) {
 
 TEST(ServiceTable, VersionBytesFollowEndpointsAndTable) {
   Rcu rcu(1);
-  auto t = ServiceTable::create("st_e", 16, rcu.v);
+  auto t = ServiceTable::create("st_e", 16, 64, rcu.v);
   ASSERT_TRUE(t.isOk());
   ServiceSpec s = spec("10.96.0.6", 80, 10);
   ASSERT_TRUE((*t)->upsert(s, table(s, 1021)).isOk());
@@ -160,7 +160,7 @@ TEST(ServiceTable, ReadersNeverSeeAFreedVersionUnderPublishingStress) {
   constexpr uint32_t kReaders = 2;
   constexpr int kVersions = 5000;
   Rcu rcu(kReaders);
-  auto t = ServiceTable::create("st_f", 256, rcu.v);
+  auto t = ServiceTable::create("st_f", 256, 64, rcu.v);
   ASSERT_TRUE(t.isOk());
   std::vector<ServiceSpec> specs;
   for (uint16_t p = 0; p < 8; p++) specs.push_back(spec("10.96.1.1", 100 + p, 4));
