@@ -214,6 +214,7 @@ fi
 ctl stats
 if expect 0 "stats"; then
   cp "$tmp/out" "$tmp/stats.txt"
+  sed 's/^/  | /' "$tmp/stats.txt"
   same "stats: publish line" "$(grep '^publish:' "$tmp/stats.txt" | cut -d, -f1-3)" \
     "publish: 8 upserts, 1 removals, 0 failures"
   same "stats: worker header" "$(grep '^WORKER  RX' "$tmp/stats.txt" | tr -s ' ')" \
@@ -224,7 +225,7 @@ if expect 0 "stats"; then
     "UDP $vip:53 $flows $flows $sent $received"
   same "stats: worker row flows" "$(cell "$tmp/stats.txt" 1 FLOWS)" "$flows"
   ep0_flows=$(jq "$svc | .endpoints[] | select(.address == \"${endpoints[0]}\") | .traffic.new_flows" "$tmp/stats.json")
-  same "stats: endpoint row" "$(grep -F -- "-> ${endpoints[0]}:5353 " "$tmp/stats.txt" | tr -s ' ' | cut -d' ' -f3-4)" \
+  same "stats: endpoint row" "$(grep -F -- "-> ${endpoints[0]}:5353 " "$tmp/stats.txt" | tr -s ' ' | cut -d' ' -f4-5)" \
     "$ep0_flows $ep0_flows"
 fi
 
@@ -242,6 +243,7 @@ if expect 0 "flows --json"; then
   ctl flows --client 192.168.84.99 --json
   same "flows --client (nobody)" "$(jq -c '.flows | length' "$tmp/out")" 0
   ctl flows --client "$client_addr" --limit 3
+  sed 's/^/  | /' "$tmp/out"
   same "flows table header" "$(header "$tmp/out")" "WORKER PROTO CLIENT VIP ENDPOINT SNAT STATE EXPIRES_S"
   same "flows table rows, truncated note" "$(($(wc -l <"$tmp/out") - 1)) $(cat "$tmp/err")" \
     "3 sluicectl: 3 flows shown, more matched; see --limit (at most 10000)"
