@@ -27,7 +27,8 @@ pg_lb_mbufs=8191    # sluiced's mbuf pool
 pg_lb_idle=backoff  # sluiced's idle policy ("": its default, busy)
 pg_lb_ipv6=1        # 0: sluiced gets no IPv6 addresses or SNAT address
 pg_lb_log=info      # sluiced's log level
-pg_conntrack=""     # conntrack.capacity (flows per worker); "": sluiced's default
+pg_lb_clients=1     # static neighbors for this many client addresses, 192.168.N.2 on
+pg_conntrack=""     # the conntrack group's settings, e.g. "capacity = 1048576;"
 
 sluiced_pid=""
 pod_pid=""
@@ -57,6 +58,7 @@ pg_eal() {
 # pg_network N MACBYTE: sets endpoints (10.N.0.11-13), endpoints6
 # (fd00:N:1::11-13), client_addr (192.168.N.2), sluiced_mac,
 # sluiced_pod_mac, client_mac and pod_mac (02:MACBYTE:...) for subnet N.
+# shellcheck disable=SC2034 # client_addr is the callers'
 pg_network() {
   net=$1
   endpoints=("10.$net.0.11" "10.$net.0.12" "10.$net.0.13")
@@ -116,7 +118,11 @@ pg_sluiced_conf() {
   addresses+=("{ port = \"p1\"; address = \"10.$net.0.1/24\"; }")
   ((pg_lb_ipv6)) && addresses+=("{ port = \"p1\"; address = \"fd00:$net:1::1/64\"; }")
   pg_list addresses "${addresses[@]}"
-  local neighbors=("{ port = \"p0\"; address = \"$client_addr\"; mac = \"$client_mac\"; }") a
+  local neighbors=() a i
+  for ((i = 0; i < pg_lb_clients; i++)); do
+    a=192.168.$net.$((2 + i))
+    neighbors+=("{ port = \"p0\"; address = \"$a\"; mac = \"$client_mac\"; }")
+  done
   for a in "${endpoints[@]}"; do
     neighbors+=("{ port = \"p1\"; address = \"$a\"; mac = \"$pod_mac\"; }")
   done
@@ -124,7 +130,7 @@ pg_sluiced_conf() {
   local snat="\"10.$net.0.1\""
   ((pg_lb_ipv6)) && snat+=", \"fd00:$net:1::1\""
   echo "snat = [ $snat ];"
-  [[ -z $pg_conntrack ]] || printf 'conntrack = {\n  capacity = %s;\n};\n' "$pg_conntrack"
+  [[ -z $pg_conntrack ]] || printf 'conntrack = {\n  %s\n};\n' "$pg_conntrack"
   printf 'services = (\n%s\n);\n' "$services"
 }
 
@@ -188,39 +194,60 @@ pg_finish() {
   echo "all checks passed"
 }
 
-# Benchmarks (tools/bench/*/run.sh).
+# Benchmarks (tools/bench/*/*.sh).
+# pg_bench_settings: the DUT side as the memif benchmarks run it: 2048-slot
+# rings, sluiced busy polling with IPv4 only, 512 MB for every process.
+pg_bench_settings() {
+  pg_ring_log2=11
+  pg_eal_mb=512
+  pg_lb_mb=512
+  pg_lb_mbufs=16383
+  pg_lb_idle=""
+  pg_lb_ipv6=0
+}
+
+# take_opt ARGS...: the value of the option at $1, `--name VALUE` or
+# `--name=VALUE`, into opt_val; bench_words is the words it took. Exits 2
+# when the value is missing.
+take_opt() {
+  if [[ $1 == *=* ]]; then
+    opt_val=${1#*=}
+    bench_words=1
+  elif (($# >= 2)); then
+    opt_val=$2
+    bench_words=2
+  else
+    echo "$1 needs a value" >&2
+    exit 2
+  fi
+}
+
 # bench_opt ARGS...: the options every bench script takes, at $1: --quick,
-# --out FILE, --build DIR, --size N (or --opt=value), -h/--help (prints the
-# script's header and exits). Sets quick, out, build or frame_size, and
-# bench_words to the words used; fails when $1 is none of them.
+# --out FILE, --build DIR, --size N, -h/--help (prints the script's header
+# and exits). Sets quick, out, build or frame_size, and bench_words to the
+# words used; fails when $1 is none of them. A script's loop:
+#   while (($# > 0)); do
+#     if ! bench_opt "$@"; then
+#       case $1 in
+#         --rate | --rate=*) take_opt "$@" && rate=$opt_val ;;
+#         *) echo "unknown argument" >&2 && exit 2 ;;
+#       esac
+#     fi
+#     shift "$bench_words"
+#   done
 # shellcheck disable=SC2034 # the variables are the bench scripts'
 bench_opt() {
-  local name=$1 value=""
   bench_words=1
   case $1 in
-    --quick)
-      quick=1
-      return 0
-      ;;
+    --quick) quick=1 ;;
     -h | --help)
       script_help
       exit 0
       ;;
-    --out=* | --build=* | --size=*) name=${1%%=*} value=${1#*=} ;;
-    --out | --build | --size)
-      if (($# < 2)); then
-        echo "$1 needs a value" >&2
-        exit 2
-      fi
-      value=$2
-      bench_words=2
-      ;;
+    --out | --out=*) take_opt "$@" && out=$opt_val ;;
+    --build | --build=*) take_opt "$@" && build=$opt_val ;;
+    --size | --size=*) take_opt "$@" && frame_size=$opt_val ;;
     *) return 1 ;;
-  esac
-  case $name in
-    --out) out=$value ;;
-    --build) build=$value ;;
-    --size) frame_size=$value ;;
   esac
 }
 

@@ -173,7 +173,8 @@ void Client::run(Pod* pod) {
   unsigned idle_polls = 0;
   for (;;) {
     const uint64_t now = rte_rdtsc();
-    if (sending && (now >= send_end || stop_.load(std::memory_order_relaxed))) {
+    const bool all_sent = options_.packets != 0 && sent_ >= options_.packets;
+    if (sending && (now >= send_end || all_sent || stop_.load(std::memory_order_relaxed))) {
       sending = false;
       send_cycles_ = now - start;
       drain_end = now + options_.drain_ms * hz / 1000;
@@ -184,8 +185,8 @@ void Client::run(Pod* pod) {
     if (pod != nullptr) got += pod->step();
     uint16_t sent = 0;
     if (sending) {
-      const auto room =
-          static_cast<uint16_t>(std::min<uint64_t>(burst, window_.room(now, sent_, received_)));
+      uint64_t room = std::min<uint64_t>(burst, window_.room(now, sent_, received_));
+      if (options_.packets != 0) room = std::min(room, options_.packets - sent_);
       const auto due = static_cast<uint16_t>(pacer.due(now, room));
       if (due != 0) {
         sent = tcp_ ? sendTcp(now, due) : sendBurst(now, due);
@@ -262,9 +263,11 @@ void Client::buildTcp(rte_mbuf* m, uint32_t flow, const TcpSend& seg, uint64_t n
 uint16_t Client::sendBurst(uint64_t now, uint16_t count) {
   rte_mbuf* pkts[kMaxBurst];
   if (rte_pktmbuf_alloc_bulk(port_.pool, pkts, count) != 0) return 0;
+  const uint64_t first = next_flow_;
+  uint64_t flow_index = first;
   for (uint16_t i = 0; i < count; ++i) {
-    const auto flow = static_cast<uint32_t>(next_flow_);
-    next_flow_ = next_flow_ + 1 == flows_.size() ? 0 : next_flow_ + 1;
+    const auto flow = static_cast<uint32_t>(flow_index);
+    flow_index = flow_index + 1 == flows_.size() ? 0 : flow_index + 1;
     const UdpTuple& tuple = flows_[flow];
     const size_t len = std::max<size_t>(options_.frame_len, minProbeFrameLen(tuple.src.family));
     auto* data =
@@ -277,6 +280,10 @@ uint16_t Client::sendBurst(uint64_t now, uint16_t count) {
   }
   const uint16_t sent = rte_eth_tx_burst(port_.id, 0, pkts, count);
   if (sent < count) rte_pktmbuf_free_bulk(pkts + sent, count - sent);
+  // The round-robin goes on from the first flow not sent: with a full tx
+  // ring, flows must not be passed over (with millions of flows, each sent
+  // once or twice, they would never be tracked at all).
+  next_flow_ = (first + sent) % flows_.size();
   sent_ += sent;
   return sent;
 }

@@ -15,6 +15,8 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -31,6 +33,15 @@ namespace sluice::pktgen {
 namespace {
 
 constexpr unsigned kResolveTimeoutS = 5;
+
+// The process's start, near enough (static initialisation), for the
+// start-up times the client reports: with millions of flows, building them
+// and the per-flow state takes seconds before the first packet.
+const std::chrono::steady_clock::time_point g_started = std::chrono::steady_clock::now();
+
+double secondsSinceStart() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - g_started).count();
+}
 
 std::atomic<bool> g_stop{false};
 static_assert(std::atomic<bool>::is_always_lock_free, "set from a signal handler");
@@ -65,15 +76,21 @@ std::vector<ProgressEndpoint> liveEndpoints(const LiveCounters& live) {
 }
 
 // Prints a progress line every second until the worker is done; for the
-// client also a JSON line to `json` when given.
-void reportProgress(const LiveCounters& live, bool client, bool tcp, FILE* json) {
+// client also a JSON line to `json` when given. Returns when the client's
+// first packet went, seconds after the process's start (0: none went).
+double reportProgress(const LiveCounters& live, bool client, bool tcp, FILE* json) {
   uint64_t last_sent = 0;
   uint64_t last_received = 0;
   uint64_t last_completed = 0;
   auto next = std::chrono::steady_clock::now() + std::chrono::seconds(1);
   unsigned second = 0;
+  double first_packet_s = 0;
   while (!live.done.load(std::memory_order_acquire)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (client && first_packet_s == 0 && live.sent.load(std::memory_order_relaxed) != 0) {
+      first_packet_s = secondsSinceStart();
+      std::fprintf(stderr, "pktgen: first packet %.2f s after start\n", first_packet_s);
+    }
     if (std::chrono::steady_clock::now() < next) continue;
     next += std::chrono::seconds(1);
     ++second;
@@ -105,6 +122,20 @@ void reportProgress(const LiveCounters& live, bool client, bool tcp, FILE* json)
     last_sent = sent;
     last_received = received;
   }
+  return first_packet_s;
+}
+
+// This process's peak and current resident memory, kB, from /proc/self/status.
+ProcessFigures processMemory() {
+  ProcessFigures p;
+  std::ifstream status("/proc/self/status");
+  std::string key;
+  uint64_t kb = 0;
+  while (status >> key) {
+    if (key == "VmHWM:" && status >> kb) p.vmhwm_kb = kb;
+    if (key == "VmRSS:" && status >> kb) p.vmrss_kb = kb;
+  }
+  return p;
 }
 
 Status writeOutput(const std::string& path, const std::string& text) {
@@ -146,16 +177,21 @@ class ProgressSink {
 };
 
 // Runs `role` on `worker` while the main lcore reports progress.
+// Returns reportProgress's first-packet time.
 template <class Role>
-void runOn(unsigned worker, Role& role, bool client, const Options& o, FILE* json) {
+double runOn(unsigned worker, Role& role, bool client, const Options& o, FILE* json) {
   rte_eal_remote_launch(launchRole<Role>, &role, worker);
-  reportProgress(role.live(), client, o.proto == Proto::kTcp, json);
+  const double first_packet_s = reportProgress(role.live(), client, o.proto == Proto::kTcp, json);
   rte_eal_wait_lcore(worker);
+  return first_packet_s;
 }
 
 Status runClient(const Options& o, const Port& port, const Port* pod_port, unsigned worker) {
   auto flows = makeFlows(o.flows, o.sources, o.source_ports, o.destinations);
   if (!flows) return flows.status();
+  const double flows_built_s = secondsSinceStart();
+  std::fprintf(stderr, "pktgen: %zu flows built %.2f s after start\n", flows->size(),
+               flows_built_s);
   MacAddr gateway_mac;
   if (o.gateway_mac) {
     gateway_mac = *o.gateway_mac;
@@ -173,15 +209,20 @@ Status runClient(const Options& o, const Port& port, const Port* pod_port, unsig
   ProgressSink progress;
   if (Status s = progress.open(o.progress_json); !s) return s;
   Client client(o, port, std::move(*flows), gateway_mac, g_stop);
+  std::optional<Pod> pod;
+  double first_packet_s = 0;
   if (pod_port == nullptr) {
-    runOn(worker, client, true, o, progress.file());
-    return writeOutput(o.json_path, toJson(client.report()));
+    first_packet_s = runOn(worker, client, true, o, progress.file());
+  } else {
+    pod.emplace(o, *pod_port, g_stop);
+    ClientAndPod both{&client, &*pod};
+    first_packet_s = runOn(worker, both, true, o, progress.file());
   }
-  Pod pod(o, *pod_port, g_stop);
-  ClientAndPod both{&client, &pod};
-  runOn(worker, both, true, o, progress.file());
   ClientReport report = client.report();
-  report.pod = pod.totals();
+  if (pod) report.pod = pod->totals();
+  report.process = processMemory();
+  report.process->flows_built_s = flows_built_s;
+  report.process->first_packet_s = first_packet_s;
   return writeOutput(o.json_path, toJson(report));
 }
 

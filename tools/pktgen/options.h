@@ -33,6 +33,7 @@ struct Options {
   std::vector<Destination> destinations;
   uint64_t flows = 1;
   uint64_t rate_pps = 0;  // 0: as fast as possible
+  uint64_t packets = 0;   // stop sending after this many requests (0: no bound but time)
   // At most this many requests awaiting their answer (0: no bound, or
   // kDefaultWindow when rate_pps is 0), so an unpaced run measures the
   // round trip without exhausting mbufs.

@@ -83,6 +83,13 @@ std::string toJson(const ClientReport& r) {
     j += ",\n  \"pod\": " + pod;
   }
   if (r.tcp) j += ",\n  \"tcp\": " + tcpJson(*r.tcp, seconds);
+  if (r.process) {
+    const ProcessFigures& p = *r.process;
+    j += ",\n  \"process\": {\"vmhwm_kb\": " + std::to_string(p.vmhwm_kb) +
+         ", \"vmrss_kb\": " + std::to_string(p.vmrss_kb) +
+         ", \"flows_built_s\": " + number(p.flows_built_s, 3) +
+         ", \"first_packet_s\": " + number(p.first_packet_s, 3) + "}";
+  }
   j += "\n}\n";
   return j;
 }

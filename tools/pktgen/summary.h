@@ -51,6 +51,17 @@ struct TcpReport {
   LatencyHistogram connect_ns;  // SYN to SYN-ACK
 };
 
+// The generator process itself: its memory at the end of the run, from
+// /proc/self/status (peak VmHWM and VmRSS, kB), and its start-up, seconds
+// from the process's start until the flows were built and until the first
+// packet went (with millions of flows, start-up takes seconds).
+struct ProcessFigures {
+  uint64_t vmhwm_kb = 0;
+  uint64_t vmrss_kb = 0;
+  double flows_built_s = 0;
+  double first_packet_s = 0;
+};
+
 struct ClientReport {
   double duration_s = 0;  // sending time, as measured
   uint64_t offered_pps = 0;
@@ -67,6 +78,7 @@ struct ClientReport {
   std::vector<EndpointShare> endpoints;
   std::optional<PodTotals> pod;  // the in-process pod (--pod-port), if any
   std::optional<TcpReport> tcp;
+  std::optional<ProcessFigures> process;
 };
 
 // The report as one JSON object: sent, received, lost, loss ratio, skipped,
@@ -76,7 +88,8 @@ struct ClientReport {
 // "pod": {...} (as below) when the pod ran in the same process, and with TCP
 // "tcp": {mode, connects, established, completed, failed, reset, stale,
 // unfinished, segments_sent, segments_received, connections_per_s,
-// connect_us {p50, p99, p999, min, max, mean}}. With TCP, sent and received
+// connect_us {p50, p99, p999, min, max, mean}}; "process": {vmhwm_kb,
+// vmrss_kb, flows_built_s, first_packet_s} when given. With TCP, sent and received
 // count the segments that ask for an answer (SYN, data, FIN) and the answers.
 std::string toJson(const ClientReport& report);
 

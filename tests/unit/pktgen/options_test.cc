@@ -55,6 +55,22 @@ TEST(Options, Client) {
   EXPECT_EQ(o->idle_sleep_us, 50u);
 }
 
+// --packets bounds the requests; the default 0 leaves only --duration.
+TEST(Options, Packets) {
+  const std::vector<std::string> base = {"--src",         "10.0.0.2",      "--dst",
+                                         "10.96.0.10:53", "--gateway-mac", "02:00:00:00:00:01"};
+  auto o = parse(base);
+  ASSERT_TRUE(o) << o.status().message();
+  EXPECT_EQ(o->packets, 0u);
+  std::vector<std::string> args = base;
+  args.insert(args.end(), {"--packets", "10000000"});
+  o = parse(args);
+  ASSERT_TRUE(o) << o.status().message();
+  EXPECT_EQ(o->packets, 10'000'000u);
+  args.back() = "-1";
+  EXPECT_EQ(errorOf(args), "--packets: bad value '-1'");
+}
+
 TEST(Options, Pod) {
   auto o = parse({"--role", "pod", "--pod-address", "10.80.0.11,10.80.0.12", "--pod-address",
                   "fd80:1::11", "--pod-id", "7", "--duration", "0"});

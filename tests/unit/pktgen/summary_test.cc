@@ -48,6 +48,19 @@ TEST(Summary, Json) {
   EXPECT_EQ(toJson(r), expected);
 }
 
+// The process's figures close the report, when the caller measured them.
+TEST(Summary, ProcessFigures) {
+  ClientReport r;
+  EXPECT_EQ(toJson(r).find("\"process\""), std::string::npos);
+  r.process = ProcessFigures{460000, 455000, 0.25, 1.5};
+  const std::string j = toJson(r);
+  const std::string expected =
+      "\"process\": {\"vmhwm_kb\": 460000, \"vmrss_kb\": 455000, \"flows_built_s\": 0.250, "
+      "\"first_packet_s\": 1.500}\n}\n";
+  ASSERT_GE(j.size(), expected.size());
+  EXPECT_EQ(j.substr(j.size() - expected.size()), expected) << j;
+}
+
 TEST(Summary, EmptyRun) {
   const std::string j = toJson(ClientReport{});
   EXPECT_NE(j.find("\"lost\": 0,"), std::string::npos);

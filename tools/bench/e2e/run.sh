@@ -44,12 +44,11 @@ out=""
 build=$root/build-rel
 frame_size=64
 while (($# > 0)); do
-  if bench_opt "$@"; then
-    shift "$bench_words"
-    continue
+  if ! bench_opt "$@"; then
+    echo "e2e: unknown argument '$1' (try --help)" >&2
+    exit 2
   fi
-  echo "e2e: unknown argument '$1' (try --help)" >&2
-  exit 2
+  shift "$bench_words"
 done
 bench_setup e2e "for DPDK"
 testpmd=$(command -v dpdk-testpmd || echo /usr/bin/dpdk-testpmd)
@@ -70,14 +69,7 @@ fi
 max_loss=0.001
 vip=10.98.0.10
 pg_network 81 5c
-# The DUT's side: 2048-slot memif rings, sluiced with the defaults of a
-# benchmark (busy polling, IPv4 only), 512 MB for every process.
-pg_ring_log2=11
-pg_eal_mb=512
-pg_lb_mb=512
-pg_lb_mbufs=16383
-pg_lb_idle=""
-pg_lb_ipv6=0
+pg_bench_settings
 
 prefix=sluice-e2e$$ # DPDK --file-prefix stem: -lb (the DUT), -gen, -pod
 tmp=$(mktemp -d /tmp/sluice-e2e.XXXXXX)

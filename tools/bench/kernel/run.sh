@@ -66,23 +66,18 @@ frame_size=""
 pod_cpu=0
 scenarios=iptables,nftables,sluice-fullnat,sluice-dnat
 while (($# > 0)); do
-  if bench_opt "$@"; then
-    shift "$bench_words"
-    continue
+  if ! bench_opt "$@"; then
+    case $1 in
+      --flows | --flows=*) take_opt "$@" && flows_list=$opt_val ;;
+      --pod-cpu | --pod-cpu=*) take_opt "$@" && pod_cpu=$opt_val ;;
+      --scenarios | --scenarios=*) take_opt "$@" && scenarios=$opt_val ;;
+      *)
+        echo "kernel bench: unknown argument '$1' (try --help)" >&2
+        exit 2
+        ;;
+    esac
   fi
-  case $1 in
-    --flows) flows_list=${2:?--flows needs a list} && shift ;;
-    --flows=*) flows_list=${1#--flows=} ;;
-    --pod-cpu) pod_cpu=${2:?--pod-cpu needs 0 or 1} && shift ;;
-    --pod-cpu=*) pod_cpu=${1#--pod-cpu=} ;;
-    --scenarios) scenarios=${2:?--scenarios needs a list} && shift ;;
-    --scenarios=*) scenarios=${1#--scenarios=} ;;
-    *)
-      echo "kernel bench: unknown argument '$1' (try --help)" >&2
-      exit 2
-      ;;
-  esac
-  shift
+  shift "$bench_words"
 done
 bench_setup "kernel bench" "network namespaces, DPDK"
 if ((quick)); then
