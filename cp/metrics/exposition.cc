@@ -188,7 +188,7 @@ constexpr TrafficField kTrafficFields[] = {
     {"out_bytes_total", "counter", "bytes to clients from", &dp::TrafficStats::out_bytes},
 };
 
-void writeTraffic(Writer& w, const Snapshot& s) {
+void writeServiceTraffic(Writer& w, const Snapshot& s) {
   for (const TrafficField& f : kTrafficFields) {
     std::string name = prefixed("service", f.name, "");
     w.family(name, f.type, std::string(f.help) + " the service, summed over the workers");
@@ -196,6 +196,9 @@ void writeTraffic(Writer& w, const Snapshot& s) {
       w.sample(name, {{"service", service.key.toString()}}, service.traffic.*f.member);
     }
   }
+}
+
+void writeEndpointTraffic(Writer& w, const Snapshot& s) {
   for (const TrafficField& f : kTrafficFields) {
     std::string name = prefixed("endpoint", f.name, "");
     w.family(name, f.type,
@@ -249,7 +252,7 @@ void writePublish(Writer& w, const Snapshot& s) {
 
 }  // namespace
 
-std::string format(const Snapshot& s) {
+std::string format(const Snapshot& s, const FormatOptions& options) {
   Writer w;
   w.family("sluice_tsc_hz", "gauge", "TSC cycles per second, the unit of the cycle counters");
   w.sample("sluice_tsc_hz", {}, s.dataplane.tsc_hz);
@@ -260,7 +263,10 @@ std::string format(const Snapshot& s) {
   writeWorkers(w, s);
   writePorts(w, s);
   writeConntrack(w, s);
-  writeTraffic(w, s);
+  writeServiceTraffic(w, s);
+  if (options.endpoints) {
+    writeEndpointTraffic(w, s);
+  }
   writePublish(w, s);
   return w.take();
 }

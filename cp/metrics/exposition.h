@@ -23,7 +23,11 @@ namespace sluice::cp::metrics {
 // The Content-Type of format()'s text.
 inline constexpr char kContentType[] = "text/plain; version=0.0.4; charset=utf-8";
 
-std::string format(const Snapshot& snapshot);
+struct FormatOptions {
+  bool endpoints = true;  // the sluice_endpoint_* series (MetricsSpec::endpoints)
+};
+
+std::string format(const Snapshot& snapshot, const FormatOptions& options = {});
 
 // A label value between double quotes: backslash, double quote and line feed
 // escaped as \\, \" and \n.

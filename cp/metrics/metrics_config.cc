@@ -12,7 +12,13 @@ namespace {
 
 // "1.2.3.4:PORT" or "[v6]:PORT" with an address literal: a host name would
 // make the listener depend on name resolution at start.
-std::optional<MetricsSpec> parseListen(std::string_view text) {
+struct Listen {
+  std::string host;
+  uint16_t port = 0;
+  std::string listen;
+};
+
+std::optional<Listen> parseListen(std::string_view text) {
   size_t colon = text.rfind(':');
   if (colon == std::string_view::npos) {
     return std::nullopt;
@@ -32,7 +38,7 @@ std::optional<MetricsSpec> parseListen(std::string_view text) {
   if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value > 65535) {
     return std::nullopt;
   }
-  return MetricsSpec{
+  return Listen{
       .host = std::string(host), .port = static_cast<uint16_t>(value), .listen = std::string(text)};
 }
 
@@ -42,13 +48,19 @@ void readMetrics(Errors& errors, const Setting& group, MetricsSpec& out) {
   GroupReader r(errors, group);
   std::string listen = out.listen;
   if (const Setting* s = r.string("listen", listen)) {
-    if (auto spec = parseListen(listen)) {
-      out = *spec;
+    if (auto parsed = parseListen(listen)) {
+      out.host = parsed->host;
+      out.port = parsed->port;
+      out.listen = parsed->listen;
     } else {
       errors.add(*s, "'" + listen +
                          "' is not ADDRESS:PORT such as 127.0.0.1:9100 or [::1]:9100 (an IP "
                          "address, not a host name; port 0..65535)");
     }
+  }
+  if (const Setting* s =
+          r.typed("endpoints", Need::kOptional, Setting::TypeBoolean, "true or false")) {
+    out.endpoints = static_cast<bool>(*s);
   }
   r.finish();
 }

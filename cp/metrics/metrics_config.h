@@ -2,6 +2,7 @@
 //
 //   metrics = {
 //     listen = "127.0.0.1:9100";   # ADDRESS:PORT or [V6]:PORT; port 0 = any free
+//     endpoints = true;            # false: no per-endpoint series
 //   };
 //
 // Without the group sluiced serves no metrics.

@@ -49,16 +49,17 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const MetricsSpec& s
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
   });
-  http.Get("/metrics",
-           [source = std::move(source)](const httplib::Request& /*req*/, httplib::Response& res) {
-             Result<Snapshot> snapshot = source();
-             if (!snapshot) {
-               res.status = 503;
-               res.set_content(snapshot.status().message() + "\n", "text/plain; charset=utf-8");
-               return;
-             }
-             res.set_content(format(*snapshot), kContentType);
-           });
+  FormatOptions options{.endpoints = spec.endpoints};
+  http.Get("/metrics", [source = std::move(source), options](const httplib::Request& /*req*/,
+                                                             httplib::Response& res) {
+    Result<Snapshot> snapshot = source();
+    if (!snapshot) {
+      res.status = 503;
+      res.set_content(snapshot.status().message() + "\n", "text/plain; charset=utf-8");
+      return;
+    }
+    res.set_content(format(*snapshot, options), kContentType);
+  });
 
   errno = 0;
   int port = spec.port;

@@ -16,6 +16,10 @@ struct MetricsSpec {
   uint16_t port = 9100;
   // The setting as written, for messages: "127.0.0.1:9100", "[::1]:9100".
   std::string listen = "127.0.0.1:9100";
+  // Series per endpoint (sluice_endpoint_*). With many thousands of
+  // endpoints they dominate a scrape (six series each); off leaves the
+  // per-service series.
+  bool endpoints = true;
   friend bool operator==(const MetricsSpec&, const MetricsSpec&) = default;
 };
 

@@ -148,6 +148,12 @@ TEST(Exposition, KnownSnapshotLines) {
   EXPECT_EQ(text.find("10.244.1.6"), std::string::npos);
 }
 
+TEST(Exposition, EndpointSeriesCanBeLeftOut) {
+  std::string text = format(knownSnapshot(), {.endpoints = false});
+  EXPECT_EQ(text.find("sluice_endpoint_"), std::string::npos);
+  EXPECT_TRUE(hasLine(text, "sluice_service_in_packets_total{service=\"10.96.0.10:80/tcp\"} 7"));
+}
+
 TEST(Exposition, FamiliesAreContiguousWithOneHelpAndType) {
   std::string text = format(knownSnapshot());
   std::set<std::string> typed;
@@ -298,6 +304,20 @@ TEST(MetricsConfig, ListenAddresses) {
   auto empty = loadConfigText(configWith("metrics = { };"), "t.conf");
   ASSERT_TRUE(empty) << empty.status().message();
   EXPECT_EQ(empty->metrics->listen, "127.0.0.1:9100");
+}
+
+TEST(MetricsConfig, EndpointSeriesSwitch) {
+  auto on = loadConfigText(configWith("metrics = { };"), "t.conf");
+  ASSERT_TRUE(on) << on.status().message();
+  EXPECT_TRUE(on->metrics->endpoints);
+  auto off = loadConfigText(configWith("metrics = { endpoints = false; };"), "t.conf");
+  ASSERT_TRUE(off) << off.status().message();
+  EXPECT_FALSE(off->metrics->endpoints);
+  auto bad = loadConfigText(configWith("metrics = { endpoints = \"no\"; };"), "t.conf");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.status().message().find("t.conf:3: metrics.endpoints: must be true or false"),
+            std::string::npos)
+      << bad.status().message();
 }
 
 TEST(MetricsConfig, ErrorsNameTheSetting) {
