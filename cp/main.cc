@@ -11,6 +11,7 @@
 #include "cp/admin/server.h"
 #include "cp/config.h"
 #include "cp/control_queue.h"
+#include "cp/dataplane_sink.h"
 #include "cp/metrics/server.h"
 #include "cp/metrics/telemetry.h"
 #include "cp/publisher.h"
@@ -43,19 +44,6 @@ void onSignal(int sig) {
     g_stop = 1;
   }
 }
-
-// Publishes into the running data plane.
-class DataplaneSink : public ServiceSink {
- public:
-  explicit DataplaneSink(dp::Dataplane& plane) : plane_(plane) {}
-  Status upsertService(const ServiceSpec& spec, const std::vector<uint32_t>& table) override {
-    return plane_.upsertService(spec, table);
-  }
-  Status removeService(const ServiceKey& key) override { return plane_.removeService(key); }
-
- private:
-  dp::Dataplane& plane_;
-};
 
 Result<Config> loadConfig(const Options& opts) {
   return opts.config_path.empty() ? loadConfigText(kDefaultConfig, "<embedded conf/demo.conf>")

@@ -399,4 +399,72 @@ inline void cleanupEal() {
   std::filesystem::remove_all(runtime_dir, ignored);
 }
 
+// Pod k (0-based) is 10.0.1.0 + k + 1; the gateway owns 10.0.0.1..4 on the
+// pod side (its SNAT addresses) and 192.0.2.1 on the client side.
+inline IpAddr pod(unsigned k) {
+  return v4(0x0a000101 + k);
+}
+
+inline const IpAddr kVip = test::ip("10.96.0.10");
+
+inline ServiceSpec vipService(unsigned first_pod, unsigned pods) {
+  ServiceSpec s;
+  s.key = {kVip, 80, Proto::kUdp};
+  s.mode = ForwardMode::kFullNat;
+  for (unsigned k = first_pod; k < first_pod + pods; k++) {
+    s.endpoints.push_back({pod(k), 8080, 1, EndpointState::kReady});
+  }
+  return s;
+}
+
+inline Status publish(dp::Dataplane& d, const ServiceSpec& s) {
+  auto table = cp::Publisher::tableFor(s);
+  if (!table) return table.status();
+  return d.upsertService(s, *table);
+}
+
+// The bench's ring ports and worker (RingRig) with static neighbors for
+// every pod: no ARP on the path.
+class Rig : public RingRig {
+ public:
+  static Result<std::unique_ptr<Rig>> create(uint32_t ct_capacity, unsigned pods) {
+    std::unique_ptr<Rig> r(new Rig());
+    r->pods_ = pods;
+    dp::DataplaneSpec spec;
+    for (unsigned k = 0; k < pods; k++) spec.neighbors.push_back({"in", pod(k), kPeerMac});
+    spec.conntrack.capacity = ct_capacity;
+    if (Status s = r->init(spec, kVip); !s) return s;
+    return r;
+  }
+
+  // Sends the first datagram of flows [0, count) through the worker.
+  Status openFlows(uint32_t count) {
+    uint32_t ids[kBurst];
+    for (uint32_t next = 0; next < count;) {
+      unsigned n = std::min<uint32_t>(kBurst, count - next);
+      for (unsigned i = 0; i < n; i++) ids[i] = next + i;
+      inject(ids, n);
+      dp().pollWorkerOnce(0);
+      drainPodSide();
+      next += n;
+    }
+    uint64_t created = event(dp::WorkerEvent::flows_created);
+    if (created != count) {
+      return Status::error("opened " + std::to_string(created) + " of " + std::to_string(count) +
+                           " flows (" + std::to_string(drops()) + " drops)");
+    }
+    return Status::ok();
+  }
+
+  // Publishes the bench VIP over every pod, then opens flows [0, count).
+  Status publishAndOpen(uint32_t count) {
+    if (Status s = publish(dp(), vipService(0, pods_)); !s) return s;
+    return openFlows(count);
+  }
+
+ private:
+  Rig() = default;
+  unsigned pods_ = 0;
+};
+
 }  // namespace sluice::bench
