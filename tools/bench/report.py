@@ -115,7 +115,7 @@ def collect(raw):
     scale = gbench_rows(load(os.path.join(raw, "scale.json")))
     if scale:
         out["scale"] = scale
-    for kind in ("e2e", "kernel"):
+    for kind in ("admin", "e2e", "kernel"):
         doc = load(os.path.join(raw, kind + ".json"))
         if doc:
             out[kind] = doc
@@ -182,6 +182,16 @@ def markdown(doc):
             lines.append(f"| publish among {p['services']:,} services: call p50 / visible p50, p99 "
                          f"(us) | {fmt(p['upsert_p50_us'])} | {fmt(p['visible_p50_us'])}, "
                          f"{fmt(p['visible_p99_us'])} |")
+    adm = res.get("admin")
+    if adm:
+        lines += ["", f"**admin API: endpoint set -> data path, {adm['services']:,} other services, "
+                  f"{adm['calls']} calls** (us)", "", "| | p50 | p99 |", "|---|---|---|",
+                  f"| SetEndpoint round trip (client) | {fmt(adm['rpc_p50_us'], 1)} | "
+                  f"{fmt(adm['rpc_p99_us'], 1)} |",
+                  f"| publish in the server | {fmt(adm['publish_p50_us'], 1)} | "
+                  f"{fmt(adm['publish_p99_us'], 1)} |",
+                  f"| call -> new flow leaves to the changed set | {fmt(adm['visible_p50_us'], 1)} | "
+                  f"{fmt(adm['visible_p99_us'], 1)} |"]
     for kind, title in (("e2e", "end to end over memif, one DUT core"),
                         ("kernel", "per-core capacity against the kernel datapaths")):
         sec = res.get(kind)
