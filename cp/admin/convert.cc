@@ -286,4 +286,93 @@ void statsToProto(const DataplaneStats& dataplane, const PublishMetrics& publish
   }
 }
 
+namespace {
+
+void trafficToProto(const dp::TrafficStats& t, v1::Traffic* out) {
+  out->set_new_flows(t.new_flows);
+  out->set_active_flows(t.active_flows);
+  out->set_in_packets(t.in_packets);
+  out->set_in_bytes(t.in_bytes);
+  out->set_out_packets(t.out_packets);
+  out->set_out_bytes(t.out_bytes);
+}
+
+std::string hostPort(const IpAddr& addr, uint16_t port) {
+  return EndpointSpec{.addr = addr, .port = port}.toString();
+}
+
+}  // namespace
+
+void serviceTrafficToProto(const std::vector<dp::ServiceTraffic>& services, v1::Stats* out) {
+  for (const dp::ServiceTraffic& s : services) {
+    v1::ServiceStats* ss = out->add_service_stats();
+    keyToProto(s.key, ss->mutable_service());
+    trafficToProto(s.traffic, ss->mutable_traffic());
+    for (const dp::EndpointTraffic& e : s.endpoints) {
+      v1::EndpointStats* es = ss->add_endpoints();
+      es->set_address(e.addr.toString());
+      es->set_port(e.port);
+      es->set_counted(e.counted);
+      trafficToProto(e.traffic, es->mutable_traffic());
+    }
+  }
+}
+
+void conntrackToProto(const std::vector<dp::ConntrackOccupancy>& occupancy, v1::Stats* out) {
+  for (const dp::ConntrackOccupancy& o : occupancy) {
+    for (v1::WorkerStats& w : *out->mutable_workers()) {
+      if (w.lcore() == o.lcore) {
+        v1::ConntrackStats* c = w.mutable_conntrack();
+        c->set_capacity(o.capacity);
+        c->set_flows(o.flows);
+        c->set_half_open(o.half_open);
+      }
+    }
+  }
+}
+
+std::optional<dp::FlowFilter> flowFilterFromProto(const v1::ListFlowsRequest& request,
+                                                  FieldErrors& errors) {
+  size_t before = errors.size();
+  dp::FlowFilter filter;
+  const v1::ServiceKey& key = request.service();
+  if (!key.vip().empty()) {
+    filter.vip = addressFromProto(key.vip(), "service.vip", errors);
+  }
+  if (key.port() != 0) {
+    filter.port = portFromProto(key.port(), "service.port", errors);
+  }
+  if (key.protocol() != v1::PROTOCOL_UNSPECIFIED) {
+    filter.proto = enumFromProto(key.protocol(), kProtocols, std::optional<Proto>(),
+                                 "PROTOCOL_TCP, PROTOCOL_UDP", "service.protocol", errors);
+  }
+  if (!request.client().empty()) {
+    filter.client = addressFromProto(request.client(), "client", errors);
+  }
+  if (!request.endpoint().empty()) {
+    filter.endpoint = addressFromProto(request.endpoint(), "endpoint", errors);
+  }
+  if (errors.size() != before) {
+    return std::nullopt;
+  }
+  return filter;
+}
+
+void flowsToProto(const dp::FlowList& flows, v1::ListFlowsResponse* out) {
+  for (const dp::FlowInfo& f : flows.flows) {
+    v1::Flow* flow = out->add_flows();
+    flow->set_worker(f.lcore);
+    flow->set_protocol(enumToProto(f.proto, kProtocols));
+    flow->set_client(hostPort(f.client, f.client_port));
+    flow->set_vip(hostPort(f.vip, f.vip_port));
+    flow->set_endpoint(hostPort(f.endpoint, f.endpoint_port));
+    if (f.snat) {
+      flow->set_snat(hostPort(*f.snat, f.snat_port));
+    }
+    flow->set_state(f.state);
+    flow->set_expires_in_ms(f.expires_in_ms);
+  }
+  out->set_truncated(flows.truncated);
+}
+
 }  // namespace sluice::cp::admin

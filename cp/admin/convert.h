@@ -29,7 +29,8 @@ std::optional<EndpointSpec> endpointFromProto(const v1::Endpoint& endpoint,
                                               const std::string& prefix, FieldErrors& errors);
 // Field by field; validateService (cp/config.h) checks the result as a whole.
 std::optional<ServiceSpec> serviceFromProto(const v1::Service& service, FieldErrors& errors);
-// UNSPECIFIED is nullopt without an error ("leave as is").
+// UNSPECIFIED is an error ("required"); requests where it means "leave as
+// is" check for it before calling. sourceFromProto takes it as "any source".
 std::optional<EndpointState> stateFromProto(v1::EndpointState state, const std::string& field,
                                             FieldErrors& errors);
 std::optional<ServiceSource> sourceFromProto(v1::Source source, const std::string& field,
@@ -43,6 +44,16 @@ void changeToProto(const ChangeOutcome& outcome, v1::ChangeResponse* out);
 // dp/api/counters.h, the latency histogram made cumulative.
 void statsToProto(const DataplaneStats& dataplane, const PublishMetrics& publish, size_t services,
                   v1::Stats* out);
+
+// Per-service traffic and per-worker conntrack occupancy for a Stats that
+// asked for them; occupancy goes to the worker of the same lcore.
+void serviceTrafficToProto(const std::vector<dp::ServiceTraffic>& services, v1::Stats* out);
+void conntrackToProto(const std::vector<dp::ConntrackOccupancy>& occupancy, v1::Stats* out);
+
+// A ListFlows filter; the request's fields are named in `errors`.
+std::optional<dp::FlowFilter> flowFilterFromProto(const v1::ListFlowsRequest& request,
+                                                  FieldErrors& errors);
+void flowsToProto(const dp::FlowList& flows, v1::ListFlowsResponse* out);
 
 // "a; b; c": the message of an INVALID_ARGUMENT.
 std::string joinErrors(const FieldErrors& errors);

@@ -9,7 +9,8 @@ namespace sluice::cp::admin {
 
 namespace {
 
-constexpr uint32_t kMaxFlowLimit = 10000;
+// ListFlows' limit when the request leaves it at 0.
+constexpr uint32_t kDefaultFlowLimit = 100;
 
 grpc::StatusCode grpcCode(ApiCode code) {
   switch (code) {
@@ -248,58 +249,58 @@ grpc::Status AdminService::ValidateConfig(grpc::ServerContext* /*context*/,
 
 grpc::Status AdminService::GetStats(grpc::ServerContext* /*context*/,
                                     const v1::StatsRequest* request, v1::Stats* response) {
-  if (request->include_services()) {
-    return {grpc::StatusCode::UNIMPLEMENTED,
-            "include_services: per-service and per-endpoint counters (packets, bytes, new and "
-            "active flows) are not exposed by the data plane yet (dp/api has no service "
-            "counters)"};
-  }
-  if (request->include_conntrack()) {
-    return {grpc::StatusCode::UNIMPLEMENTED,
-            "include_conntrack: conntrack occupancy is not exposed by the data plane yet "
-            "(dp/api has no conntrack counters)"};
-  }
   DataplaneStats stats;
   PublishMetrics publish;
   size_t services = 0;
+  std::vector<dp::ServiceTraffic> traffic;
+  std::vector<dp::ConntrackOccupancy> occupancy;
   grpc::Status ran = onControl([&] {
     stats = backend_.dataplaneStats();
     publish = backend_.publishMetrics();
     services = backend_.editor().list(std::nullopt, std::nullopt).size();
+    if (request->include_services()) {
+      traffic = backend_.serviceTraffic();
+    }
+    if (request->include_conntrack()) {
+      occupancy = backend_.conntrackOccupancy();
+    }
   });
-  if (ran.ok()) {
-    statsToProto(stats, publish, services, response);
+  if (!ran.ok()) {
+    return ran;
   }
-  return ran;
+  // Converted off the control thread, as ListServices does.
+  statsToProto(stats, publish, services, response);
+  serviceTrafficToProto(traffic, response);
+  conntrackToProto(occupancy, response);
+  return grpc::Status::OK;
 }
 
 grpc::Status AdminService::ListFlows(grpc::ServerContext* /*context*/,
                                      const v1::ListFlowsRequest* request,
-                                     v1::ListFlowsResponse* /*response*/) {
+                                     v1::ListFlowsResponse* response) {
   FieldErrors errors;
-  const v1::ServiceKey& key = request->service();
-  if (!key.vip().empty()) {
-    addressFromProto(key.vip(), "service.vip", errors);
-  }
-  if (key.port() > 65535) {
-    errors.push_back("service.port: " + std::to_string(key.port()) + " is not a valid port");
-  }
-  if (!request->client().empty()) {
-    addressFromProto(request->client(), "client", errors);
-  }
-  if (!request->endpoint().empty()) {
-    addressFromProto(request->endpoint(), "endpoint", errors);
-  }
-  if (request->limit() > kMaxFlowLimit) {
+  auto filter = flowFilterFromProto(*request, errors);
+  if (request->limit() > dp::kMaxFlowListLimit) {
     errors.push_back("limit: " + std::to_string(request->limit()) + " is above " +
-                     std::to_string(kMaxFlowLimit));
+                     std::to_string(dp::kMaxFlowListLimit));
   }
   if (!errors.empty()) {
     return invalid(errors);
   }
-  return {grpc::StatusCode::UNIMPLEMENTED,
-          "ListFlows: the data plane does not expose its flows yet (dp/api has no bounded walk of "
-          "the workers' conntrack tables)"};
+  uint32_t limit = request->limit() == 0 ? kDefaultFlowLimit : request->limit();
+  std::optional<Result<dp::FlowList>> flows;
+  grpc::Status ran = onControl([&] { flows.emplace(backend_.listFlows(*filter, limit)); });
+  if (!ran.ok()) {
+    return ran;
+  }
+  if (!*flows) {
+    const std::string& message = flows->status().message();
+    // The data plane's wait for its workers ends in an error that says so.
+    bool timed_out = message.find("timed out") != std::string::npos;
+    return {timed_out ? grpc::StatusCode::DEADLINE_EXCEEDED : grpc::StatusCode::INTERNAL, message};
+  }
+  flowsToProto(**flows, response);
+  return grpc::Status::OK;
 }
 
 }  // namespace sluice::cp::admin
