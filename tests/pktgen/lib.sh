@@ -33,6 +33,19 @@ pg_conntrack=""     # the conntrack group's settings, e.g. "capacity = 1048576;"
 sluiced_pid=""
 pod_pid=""
 
+# pg_executables SCRIPT ARGS...: a test's arguments, SLUICED PKTGEN: sets
+# sluiced and pktgen, exiting 2 with SCRIPT's usage when one is missing and 1
+# when one is not executable.
+pg_executables() {
+  if (($# < 3)); then
+    echo "usage: $1 SLUICED PKTGEN" >&2
+    exit 2
+  fi
+  sluiced=$2
+  pktgen=$3
+  need_executables "$sluiced" "$pktgen"
+}
+
 # pg_cleanup: stops what the pg_* functions and run_bounded started and
 # removes $tmp and the DPDK runtime directories of $prefix; for a trap.
 pg_cleanup() {

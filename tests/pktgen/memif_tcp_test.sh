@@ -31,9 +31,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/pktgen/lib.sh
 source "$here/lib.sh"
 skip_unless_root "for DPDK"
-sluiced=${1:?usage: memif_tcp_test.sh SLUICED PKTGEN}
-pktgen=${2:?usage: memif_tcp_test.sh SLUICED PKTGEN}
-need_executables "$sluiced" "$pktgen"
+pg_executables memif_tcp_test.sh "$@"
 
 rate=2000
 duration=2
