@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <string>
 #include <thread>
@@ -22,6 +23,7 @@
 #include "cp/admin/dataplane_backend.h"
 #include "cp/admin/server.h"
 #include "cp/control_queue.h"
+#include "cp/dataplane_sink.h"
 #include "sluice/admin/v1/admin.grpc.pb.h"
 #include "tests/e2e/lb_fixture.h"
 
@@ -29,18 +31,6 @@ namespace sluice::test {
 namespace {
 
 namespace v1 = ::sluice::admin::v1;
-
-class DataplaneSink : public cp::ServiceSink {
- public:
-  explicit DataplaneSink(dp::Dataplane& plane) : plane_(plane) {}
-  Status upsertService(const ServiceSpec& spec, const std::vector<uint32_t>& table) override {
-    return plane_.upsertService(spec, table);
-  }
-  Status removeService(const ServiceKey& key) override { return plane_.removeService(key); }
-
- private:
-  dp::Dataplane& plane_;
-};
 
 v1::ServiceKey keyOf(const std::string& vip) {
   v1::ServiceKey k;
@@ -113,7 +103,7 @@ class AdminE2eTest : public LbTest {
     ASSERT_TRUE(dp_);
     running_.dataplane.snat = {ip("10.0.0.1"), ip("fd00::1")};
     running_.dataplane.services_capacity = 1024;
-    sink_ = std::make_unique<DataplaneSink>(*dp_);
+    sink_ = std::make_unique<cp::DataplaneSink>(*dp_);
     publisher_ = std::make_unique<cp::Publisher>(*sink_);
     backend_ = std::make_unique<cp::admin::DataplaneBackend>(
         *publisher_, running_, *dp_, [] { return Result<cp::Config>(Status::error("no file")); });
@@ -157,8 +147,27 @@ class AdminE2eTest : public LbTest {
     return flows;
   }
 
+  std::unique_ptr<v1::Admin::Stub> stub() const {
+    return v1::Admin::NewStub(
+        grpc::CreateChannel("unix:" + server_->socketPath(), grpc::InsecureChannelCredentials()));
+  }
+
+  // Runs `call` on a client thread while this thread serves as the control
+  // thread (admin tasks and worker iterations), for at most 20 s.
+  template <class Call>
+  grpc::Status whileServing(Call call) {
+    auto result = std::async(std::launch::async, call);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (result.wait_for(std::chrono::seconds(0)) != std::future_status::ready &&
+           std::chrono::steady_clock::now() < deadline) {
+      queue_.runPending(std::chrono::microseconds(500));
+      step(1);
+    }
+    return result.get();
+  }
+
   cp::Config running_;
-  std::unique_ptr<DataplaneSink> sink_;
+  std::unique_ptr<cp::DataplaneSink> sink_;
   std::unique_ptr<cp::Publisher> publisher_;
   std::unique_ptr<cp::admin::DataplaneBackend> backend_;
   cp::ControlQueue queue_;
@@ -235,6 +244,82 @@ TEST_F(AdminE2eTest, EstablishedFlowsStayPutWhileClientsChangeServices) {
   EXPECT_EQ(publisher_->services().at("10.96.0.10:80/tcp").endpoints.size(), 3u + 4u);
   EXPECT_EQ(publisher_->services().at("10.96.1.1:80/tcp").endpoints.size(),
             static_cast<size_t>(kRounds / 2));
+}
+
+// GetStats and ListFlows answer from the real data plane: traffic, flows
+// and occupancy as the packets made them.
+TEST_F(AdminE2eTest, StatsAndFlowsThroughTheApiMatchTheTraffic) {
+  ASSERT_TRUE(publisher_->upsert(service(v4(), Proto::kTcp, ForwardMode::kFullNat)));
+  constexpr uint16_t kFlows = 12;
+  std::map<uint16_t, Flow> flows = establishFlows(kFlows);
+  ASSERT_EQ(flows.size(), kFlows);
+  std::map<std::string, uint64_t> per_pod;
+  for (const auto& [cport, f] : flows) {
+    out_->inject(fromClient(v4(), Proto::kTcp, {cport, 80, 1001, 5001, kAck, 20, 64}));
+    ++per_pod[f.pod.toString()];
+  }
+  ASSERT_EQ(step(2).in.size(), kFlows);
+
+  v1::Stats stats;
+  grpc::Status s = whileServing([&] {
+    grpc::ClientContext ctx;
+    v1::StatsRequest req;
+    req.set_include_services(true);
+    req.set_include_conntrack(true);
+    return stub()->GetStats(&ctx, req, &stats);
+  });
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(stats.service_stats_size(), 1);
+  const v1::ServiceStats& web = stats.service_stats(0);
+  EXPECT_EQ(web.service().vip(), "10.96.0.10");
+  EXPECT_EQ(web.traffic().new_flows(), kFlows);
+  EXPECT_EQ(web.traffic().active_flows(), kFlows);
+  // SYN and one data segment in, SYN-ACK out, per flow.
+  EXPECT_EQ(web.traffic().in_packets(), 2u * kFlows);
+  EXPECT_EQ(web.traffic().out_packets(), 1u * kFlows);
+  ASSERT_EQ(web.endpoints_size(), 3);
+  for (const v1::EndpointStats& e : web.endpoints()) {
+    EXPECT_TRUE(e.counted());
+    EXPECT_EQ(e.traffic().active_flows(), per_pod[e.address()]) << e.address();
+  }
+  ASSERT_EQ(stats.workers_size(), 1);
+  EXPECT_EQ(stats.workers(0).conntrack().capacity(), 4096u);
+  EXPECT_EQ(stats.workers(0).conntrack().flows(), kFlows);
+  EXPECT_EQ(stats.workers(0).conntrack().half_open(), 0u);
+  EXPECT_EQ(stats.workers(0).rx_packets(), 3u * kFlows);
+  EXPECT_EQ(stats.publish().upserts(), 1u);
+
+  // Every flow, then one pod's, then a limit that truncates.
+  const std::string pod = flows.begin()->second.pod.toString();
+  std::vector<v1::ListFlowsResponse> answers(3);
+  std::vector<v1::ListFlowsRequest> requests(3);
+  *requests[0].mutable_service() = keyOf("10.96.0.10");
+  requests[1].set_endpoint(pod);
+  requests[2].set_limit(5);
+  for (size_t i = 0; i < requests.size(); ++i) {
+    s = whileServing([&] {
+      grpc::ClientContext ctx;
+      return stub()->ListFlows(&ctx, requests[i], &answers[i]);
+    });
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  ASSERT_EQ(answers[0].flows_size(), kFlows);
+  EXPECT_FALSE(answers[0].truncated());
+  for (const v1::Flow& f : answers[0].flows()) {
+    uint16_t cport = static_cast<uint16_t>(std::stoi(f.client().substr(f.client().find(':') + 1)));
+    ASSERT_EQ(flows.count(cport), 1u) << f.client();
+    EXPECT_EQ(f.client(), "192.0.2.2:" + std::to_string(cport));
+    EXPECT_EQ(f.vip(), "10.96.0.10:80");
+    EXPECT_EQ(f.endpoint(), flows[cport].pod.toString() + ":8080");
+    EXPECT_EQ(f.snat(), "10.0.0.1:" + std::to_string(flows[cport].snat_port));
+    EXPECT_EQ(f.protocol(), v1::PROTOCOL_TCP);
+    EXPECT_EQ(f.state(), "established");
+    EXPECT_GT(f.expires_in_ms(), 0u);
+  }
+  EXPECT_EQ(static_cast<uint64_t>(answers[1].flows_size()), per_pod[pod]);
+  for (const v1::Flow& f : answers[1].flows()) EXPECT_EQ(f.endpoint(), pod + ":8080");
+  EXPECT_EQ(answers[2].flows_size(), 5);
+  EXPECT_TRUE(answers[2].truncated());
 }
 
 }  // namespace
