@@ -181,6 +181,7 @@ void Client::run(Pod* pod) {
     }
     if (!sending && (received_ >= sent_ || now >= drain_end)) break;
 
+    if (backlog_count_ != 0) flushBacklog();
     uint16_t got = receive(now, burst);
     if (pod != nullptr) got += pod->step();
     uint16_t sent = 0;
@@ -222,11 +223,34 @@ void Client::run(Pod* pod) {
       if (pod->step() == 0) rte_pause();
     }
   }
+  if (backlog_count_ != 0) rte_pktmbuf_free_bulk(backlog_, backlog_count_);
+  backlog_count_ = 0;
   skipped_ = pacer.skipped();
   live_.done.store(true, std::memory_order_release);
 }
 
+uint16_t Client::flushBacklog() {
+  if (backlog_count_ == 0) return 0;
+  const uint16_t sent = rte_eth_tx_burst(port_.id, 0, backlog_, backlog_count_);
+  backlog_count_ = static_cast<uint16_t>(backlog_count_ - sent);
+  std::memmove(backlog_, backlog_ + sent, backlog_count_ * sizeof(rte_mbuf*));
+  return sent;
+}
+
+void Client::transmitTcp(rte_mbuf** pkts, uint16_t n) {
+  flushBacklog();
+  uint16_t sent = 0;
+  if (backlog_count_ == 0) sent = rte_eth_tx_burst(port_.id, 0, pkts, n);
+  const uint16_t keep = std::min<uint16_t>(n - sent, kBacklog - backlog_count_);
+  std::memcpy(backlog_ + backlog_count_, pkts + sent, keep * sizeof(rte_mbuf*));
+  backlog_count_ = static_cast<uint16_t>(backlog_count_ + keep);
+  if (sent + keep < n) rte_pktmbuf_free_bulk(pkts + sent + keep, n - sent - keep);
+}
+
 uint16_t Client::sendTcp(uint64_t now, uint16_t count) {
+  // A ring still full from the last turn takes no new segments.
+  flushBacklog();
+  if (backlog_count_ != 0) return 0;
   rte_mbuf* pkts[kMaxBurst];
   if (rte_pktmbuf_alloc_bulk(port_.pool, pkts, count) != 0) return 0;
   uint16_t n = 0;
@@ -241,10 +265,8 @@ uint16_t Client::sendTcp(uint64_t now, uint16_t count) {
     buildTcp(pkts[n++], flow, seg, now);
   }
   if (n < count) rte_pktmbuf_free_bulk(pkts + n, count - n);
-  if (n == 0) return 0;
-  const uint16_t sent = rte_eth_tx_burst(port_.id, 0, pkts, n);
-  if (sent < n) rte_pktmbuf_free_bulk(pkts + sent, n - sent);
-  return sent;
+  if (n != 0) transmitTcp(pkts, n);
+  return n;
 }
 
 void Client::buildTcp(rte_mbuf* m, uint32_t flow, const TcpSend& seg, uint64_t now) {
@@ -317,7 +339,11 @@ uint16_t Client::receive(uint64_t now, uint16_t burst) {
     }
     done[n_done++] = m;
   }
-  if (n_replies != 0) sendAll(port_.id, replies, n_replies);
+  if (n_replies != 0 && tcp_) {
+    transmitTcp(replies, n_replies);
+  } else if (n_replies != 0) {
+    sendAll(port_.id, replies, n_replies);
+  }
   if (n_done != 0) rte_pktmbuf_free_bulk(done, n_done);
   return n;
 }

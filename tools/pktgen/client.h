@@ -82,6 +82,11 @@ class Client {
   // Writes the segment into m (its data replaced); counts it when it asks
   // for an answer.
   void buildTcp(rte_mbuf* m, uint32_t flow, const TcpSend& seg, uint64_t now);
+  // TCP: sends pkts after the backlog; what the tx ring does not take joins
+  // the backlog, beyond its room it is freed (those flows then time out).
+  void transmitTcp(rte_mbuf** pkts, uint16_t n);
+  // Sends what it can of the backlog; returns how many went.
+  uint16_t flushBacklog();
   // Returns how many frames came in.
   uint16_t receive(uint64_t now, uint16_t burst);
   // A received segment; true when m now holds the reply to send.
@@ -108,6 +113,13 @@ class Client {
   uint64_t send_cycles_ = 0;
   Window window_;
   std::optional<TcpFlows> tcp_;  // with --proto tcp
+  // TCP segments built but not yet taken by the tx ring. A built segment is
+  // part of its flow's state (the flow now waits for its answer), so a full
+  // ring delays it instead of losing it, and no new segments are built
+  // while the backlog waits.
+  static constexpr uint16_t kBacklog = 512;
+  rte_mbuf* backlog_[kBacklog] = {};
+  uint16_t backlog_count_ = 0;
   LatencyHistogram rtt_ns_;
   LatencyHistogram connect_ns_;
   LiveCounters live_;
