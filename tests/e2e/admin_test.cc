@@ -22,6 +22,7 @@
 
 #include "cp/admin/dataplane_backend.h"
 #include "cp/admin/server.h"
+#include "cp/config.h"
 #include "cp/control_queue.h"
 #include "cp/dataplane_sink.h"
 #include "sluice/admin/v1/admin.grpc.pb.h"
@@ -105,8 +106,9 @@ class AdminE2eTest : public LbTest {
     running_.dataplane.services_capacity = 1024;
     sink_ = std::make_unique<cp::DataplaneSink>(*dp_);
     publisher_ = std::make_unique<cp::Publisher>(*sink_);
-    backend_ = std::make_unique<cp::admin::DataplaneBackend>(
-        *publisher_, running_, *dp_, [] { return Result<cp::Config>(Status::error("no file")); });
+    backend_ = std::make_unique<cp::admin::DataplaneBackend>(*publisher_, running_, *dp_, [this] {
+      return cp::loadConfigText(reload_text_, "reload.conf");
+    });
     std::string dir = (std::filesystem::temp_directory_path() / "sluice-e2e-XXXXXX").string();
     ASSERT_NE(::mkdtemp(dir.data()), nullptr);
     dir_ = dir;
@@ -166,6 +168,7 @@ class AdminE2eTest : public LbTest {
     return result.get();
   }
 
+  std::string reload_text_;  // what Reload reads
   cp::Config running_;
   std::unique_ptr<cp::DataplaneSink> sink_;
   std::unique_ptr<cp::Publisher> publisher_;
@@ -320,6 +323,55 @@ TEST_F(AdminE2eTest, StatsAndFlowsThroughTheApiMatchTheTraffic) {
   for (const v1::Flow& f : answers[1].flows()) EXPECT_EQ(f.endpoint(), pod + ":8080");
   EXPECT_EQ(answers[2].flows_size(), 5);
   EXPECT_TRUE(answers[2].truncated());
+}
+
+// A Reload through the API between the flows' packets: the file keeps the
+// flows' service as it is and adds two; nothing established moves.
+TEST_F(AdminE2eTest, ReloadKeepsEstablishedFlows) {
+  ASSERT_TRUE(publisher_->upsert(service(v4(), Proto::kTcp, ForwardMode::kFullNat)));
+  std::map<uint16_t, Flow> flows = establishFlows(24);
+  ASSERT_EQ(flows.size(), 24u);
+  auto entry = [](const char* vip, const char* endpoints) {
+    return std::string("{ vip = \"") + vip + "\"; port = 80; protocol = \"tcp\"; endpoints = (" +
+           endpoints + "); }";
+  };
+  const char* pods =
+      "{ address = \"10.0.0.11\"; port = 8080; }, { address = \"10.0.0.12\"; port = 8080; }, "
+      "{ address = \"10.0.0.13\"; port = 8080; }";
+  reload_text_ =
+      "ports = ( { name = \"out\"; device = \"net_null0\"; } );\n"
+      "workers = ( { lcore = 1; rx = ( { port = \"out\"; queue = 0; } ); } );\n"
+      "addresses = ( { port = \"out\"; address = \"10.0.0.1/24\"; } );\n"
+      "snat = [ \"10.0.0.1\" ];\n"
+      "services = (" +
+      entry("10.96.0.10", pods) + ", " +
+      entry("10.96.0.20", "{ address = \"10.0.0.21\"; port = 8080; }") + ", " +
+      entry("10.96.0.21", "{ address = \"10.0.0.22\"; port = 8080; }") + ");\n";
+
+  v1::ReloadResponse report;
+  grpc::Status s = whileServing([&] {
+    grpc::ClientContext ctx;
+    return stub()->Reload(&ctx, v1::ReloadRequest{}, &report);
+  });
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(report.added(), 2u);
+  EXPECT_EQ(report.unchanged(), 1u);
+  EXPECT_EQ(report.changed() + report.removed(), 0u);
+  EXPECT_EQ(dp_->serviceCount(), 3u);
+
+  uint64_t moved = 0, forwarded = 0;
+  for (const auto& [cport, f] : flows) {
+    out_->inject(fromClient(v4(), Proto::kTcp, {cport, 80, 1001, 5001, kAck, 10, 64}));
+  }
+  for (const RingPort::Sent& sent : step(2).in) {
+    Decoded d = decode(sent.frame);
+    ++forwarded;
+    auto it = std::find_if(flows.begin(), flows.end(),
+                           [&](const auto& e) { return e.second.snat_port == d.sport; });
+    if (it == flows.end() || it->second.pod != d.dst) ++moved;
+  }
+  EXPECT_EQ(forwarded, flows.size());
+  EXPECT_EQ(moved, 0u);
 }
 
 }  // namespace
