@@ -394,6 +394,14 @@ Conntrack::Inserted Conntrack::insert(const FlowKey& orig, const FlowKey& reply,
   if (taken(orig, po) || taken(reply, pr)) {
     return Inserted{nullptr, InsertError::kExists, false};
   }
+  return insertAbsent(orig, po, reply, pr, now);
+}
+
+Conntrack::Inserted Conntrack::insertAbsent(const FlowKey& orig, const Probe& po,
+                                            const FlowKey& reply, const Probe& pr, uint64_t now) {
+  Impl& im = *impl_;
+  if (keysEqual(orig, reply)) return Inserted{nullptr, InsertError::kExists, false};
+  assert(im.find(orig, po) == kNil && im.find(reply, pr) == kNil);
 
   bool evicted = false;
   if (size_ == capacity_ && sweep(now, kFullSweepBudget) == 0) {

@@ -117,6 +117,11 @@ class Conntrack {
   // evicted; established flows never are, so then the insert is refused.
   // The caller fills the rest of the flow (rewrites, service, endpoint).
   Inserted insert(const FlowKey& orig, const FlowKey& reply, uint64_t now);
+  // The worker's insert of a new flow: both keys just missed a lookup at
+  // `now` (so neither is in the table), and their probes are at hand
+  // (po = probe(orig), pr = probe(reply)).
+  Inserted insertAbsent(const FlowKey& orig, const Probe& po, const FlowKey& reply, const Probe& pr,
+                        uint64_t now);
 
   // Advances TCP state from a segment's flags (kTcp*) seen in one direction
   // and pushes the expiry out by the new state's timeout; for UDP refreshes.

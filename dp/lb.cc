@@ -203,17 +203,19 @@ uint16_t pickEndpoint(Worker& w, const ServiceVersion* svc, const FlowKey& key) 
 }
 
 // Finds a SNAT port of this worker's slice that no tracked flow toward this
-// endpoint uses.
-uint16_t allocSnatPort(Worker& w, FlowKey& reply) {
+// endpoint uses; *probe is then the reply key's.
+uint16_t allocSnatPort(Worker& w, FlowKey& reply, Conntrack::Probe* probe) {
   for (unsigned i = 0; i < kSnatTries; i++) {
     reply.dport = rte_cpu_to_be_16(w.nextSnatPort(static_cast<Family>(reply.family)));
-    if (w.conntrack().lookup(reply, w.now()).flow == nullptr) return reply.dport;
+    *probe = w.conntrack().probe(reply);
+    if (w.conntrack().lookup(reply, *probe, w.now()).flow == nullptr) return reply.dport;
   }
   return 0;
 }
 
 Drop newFlow(Worker& w, rte_mbuf* m, const PacketMeta& meta, const View& v,
-             const ServiceVersion* svc, const FlowKey& orig) {
+             const ServiceVersion* svc, const FlowProbe& fp) {
+  const FlowKey& orig = fp.key;
   if (meta.proto == kTcp && (v.tcp_flags & (kTcpSyn | kTcpAck | kTcpRst)) != kTcpSyn) {
     return Drop::tcp_no_flow;
   }
@@ -222,6 +224,7 @@ Drop newFlow(Worker& w, rte_mbuf* m, const PacketMeta& meta, const View& v,
   const EndpointSlot& ep = svc->endpoints[idx];
 
   FlowKey reply{};
+  Conntrack::Probe reply_probe;
   reply.family = orig.family;
   reply.proto = orig.proto;
   reply.sport = ep.port_be;
@@ -231,13 +234,18 @@ Drop newFlow(Worker& w, rte_mbuf* m, const PacketMeta& meta, const View& v,
     if (pool.empty()) return Drop::snat_exhausted;
     const IpAddr& snat = pool[hashBytes(orig.src, 16, kFlowHashSeed) % pool.size()];
     std::memcpy(reply.dst, snat.bytes.data(), 16);
-    if (allocSnatPort(w, reply) == 0) return Drop::snat_exhausted;
+    if (allocSnatPort(w, reply, &reply_probe) == 0) return Drop::snat_exhausted;
   } else {
     std::memcpy(reply.dst, orig.src, 16);
     reply.dport = orig.sport;
+    reply_probe = w.conntrack().probe(reply);
+    // Another flow may hold this reply key (the same client port to another
+    // VIP with the same endpoint): it stays, this one is refused.
+    if (w.conntrack().lookup(reply, reply_probe, w.now()).flow != nullptr) return Drop::ct_full;
   }
 
-  Conntrack::Inserted ins = w.conntrack().insert(orig, reply, w.now());
+  // Both keys just missed: the orig key in forward(), the reply key above.
+  Conntrack::Inserted ins = w.conntrack().insertAbsent(orig, fp.probe, reply, reply_probe, w.now());
   if (ins.flow == nullptr) return Drop::ct_full;
   if (ins.evicted_half_open) w.counters().add(WorkerEvent::ct_evicted_half_open);
   Flow* f = ins.flow;
@@ -286,8 +294,12 @@ Drop forward(Worker& w, rte_mbuf* m, const PacketMeta& meta, const View& v,
       return resetClient(w, m, meta, v);
     }
     w.counters().add(WorkerEvent::flows_rebalanced);
+  } else if (hit.flow != nullptr) {
+    // The client's key is another flow's reply key: it cannot be indexed
+    // twice, so this flow is refused as a full table would refuse it.
+    return Drop::ct_full;
   }
-  return newFlow(w, m, meta, v, svc, fp.key);
+  return newFlow(w, m, meta, v, svc, fp);
 }
 
 Drop reverse(Worker& w, rte_mbuf* m, const PacketMeta& meta, const View& v, const FlowProbe& fp) {

@@ -73,29 +73,33 @@ TEST(TrafficCells, AReaderNeverMixesTwoOwnersNumbers) {
   TrafficCells cells(1, 1);
   std::atomic<uint32_t> current{0};
   std::atomic<bool> stop{false};
+  std::atomic<bool> reading{false};
+  std::atomic<uint64_t> checked{0};
   std::thread writer([&] {
-    for (uint32_t g = 1; g <= 20000; g++) {
+    while (!reading.load()) std::this_thread::yield();
+    // Until the reader has looked often enough; bounded either way.
+    for (uint32_t g = 1; g <= 5000000 && checked.load(std::memory_order_relaxed) < 20000; g++) {
       TrafficCell& c = cells.service(0, g);
       current.store(g, std::memory_order_release);
       for (unsigned i = 0; i < 50; i++) TrafficCells::countIn(c, g);
     }
     stop.store(true);
   });
-  uint64_t checked = 0;
+  reading.store(true);
   while (!stop.load()) {
     uint32_t g = current.load(std::memory_order_acquire);
     if (g == 0) continue;
     TrafficStats t = readService(cells, 0, g);
-    // Packets and bytes are stored one after the other: the bytes may lag
-    // by one packet, never belong to another owner.
+    // Packets and bytes are read at slightly different moments of the same
+    // owner's life, so only each on its own can be checked: never another
+    // owner's value, never more than this owner counted.
     EXPECT_EQ(0u, t.in_bytes % g) << "generation " << g;
-    EXPECT_LE(t.in_bytes, t.in_packets * g);
-    EXPECT_GE(t.in_bytes + g, t.in_packets * g);
+    EXPECT_LE(t.in_bytes, 50u * g);
     EXPECT_LE(t.in_packets, 50u);
-    checked++;
+    checked.fetch_add(1, std::memory_order_relaxed);
   }
   writer.join();
-  EXPECT_GT(checked, 0u);
+  EXPECT_GT(checked.load(), 0u);
 }
 
 }  // namespace
