@@ -47,7 +47,8 @@
 #   --build   the meson build with cp/sluiced and tools/pktgen/sluice-pktgen
 #             (default: build-rel, as tools/bench/run builds it)
 # Environment: GEN_BURST (generator burst, default 32), GEN_VDEV_ARGS and
-# SLUICE_VDEV_ARGS (extra net_af_packet devargs, e.g. ",qdisc_bypass=1"),
+# SLUICE_VDEV_ARGS (extra devargs for sluiced's ports, e.g. ",qdisc_bypass=1"),
+# SLUICE_PMD (af_packet, the default, or af_xdp: sluiced's ports on the veths),
 # KEEP_TMP=1 keeps the logs and snapshots.
 # Needs root, ip, nft, iptables-restore, ethtool, python3.
 set -uo pipefail
@@ -89,6 +90,7 @@ else
 fi
 gen_vdev_args=${GEN_VDEV_ARGS-}
 sluice_vdev_args=${SLUICE_VDEV_ARGS-}
+sluice_pmd=${SLUICE_PMD:-af_packet}
 gen_burst=${GEN_BURST:-32}
 warmup=2 # seconds of traffic before the window: ARP, flow set-up, steady state
 # The minimum Ethernet frame, as packet rates are quoted: 60 bytes built
@@ -326,8 +328,8 @@ sluiced_config() {
   capacity=$((flows * 4 > 65536 ? flows * 4 : 65536))
   for p in "${pods[@]}"; do eps+="${eps:+, }{ address = \"$p\"; port = $pod_port; }"; done
   sluiced_conf_head warning "$prefix-lb" 1024 16383 busy
-  sluiced_conf_ports 1 "net_af_packet0,iface=gw0$sluice_vdev_args" \
-    "net_af_packet1,iface=gw1$sluice_vdev_args"
+  sluiced_conf_ports 1 "net_${sluice_pmd}0,iface=gw0$sluice_vdev_args" \
+    "net_${sluice_pmd}1,iface=gw1$sluice_vdev_args"
   sluiced_conf_worker
   cat <<EOF
 addresses = (
