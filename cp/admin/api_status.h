@@ -17,7 +17,6 @@ enum class ApiCode : uint8_t {
   kFailedPrecondition,  // the request is fine but the state refuses it (bad config file)
   kResourceExhausted,   // services_capacity reached
   kUnavailable,         // sluiced is shutting down
-  kUnimplemented,       // the data plane does not expose this yet
   kInternal,            // the data plane refused a validated change
 };
 

@@ -21,8 +21,10 @@ namespace sluice::cp::admin {
 namespace {
 
 // gRPC's sync server takes a thread per call in flight; a bound keeps a
-// flood of clients from starving a two-core gateway's control plane.
-constexpr int kMaxServerThreads = 16;
+// flood of clients from starving a two-core gateway's control plane. Calls
+// past it, while the control thread is busy, are refused at once with
+// RESOURCE_EXHAUSTED (never queued without bound, never hung).
+constexpr int kMaxServerThreads = 64;
 constexpr auto kShutdownGrace = std::chrono::seconds(2);
 constexpr mode_t kSocketMode = 0660;
 constexpr mode_t kDirMode = 0755;

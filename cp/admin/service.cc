@@ -28,8 +28,6 @@ grpc::StatusCode grpcCode(ApiCode code) {
       return grpc::StatusCode::RESOURCE_EXHAUSTED;
     case ApiCode::kUnavailable:
       return grpc::StatusCode::UNAVAILABLE;
-    case ApiCode::kUnimplemented:
-      return grpc::StatusCode::UNIMPLEMENTED;
     case ApiCode::kInternal:
       return grpc::StatusCode::INTERNAL;
   }

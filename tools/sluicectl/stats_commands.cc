@@ -172,14 +172,6 @@ int stats(Client& client, bool json, const StatsArgs& args) {
   auto sample = [&](v1::Stats* out) {
     auto rpc = [&](auto& stub, auto* ctx) { return stub.GetStats(ctx, request, out); };
     grpc::Status status = client.tryCall(rpc);
-    if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED &&
-        (request.include_services() || request.include_conntrack())) {
-      // A sluiced whose data plane does not report these: show the rest.
-      std::fprintf(stderr, "sluicectl: note: %s\n", status.error_message().c_str());
-      request.set_include_services(false);
-      request.set_include_conntrack(false);
-      status = client.tryCall(rpc);
-    }
     return status.ok() ? kExitOk : reportFailure(status, client.address());
   };
   if (args.interval_s > 0) {
