@@ -96,7 +96,15 @@ class Parser {
       } else if (name == "--packets") {
         s = number(o_.packets, 0, UINT64_MAX);
       } else if (name == "--window") {
-        s = number(o_.window, 0, 1'000'000);
+        s = value([&](std::string_view v) {
+          if (v == "none") {
+            o_.window = Options::kNoWindow;
+            return true;
+          }
+          auto n = toUnsigned(v, 0, 1'000'000);
+          if (n) o_.window = *n;
+          return n.has_value();
+        });
       } else if (name == "--proto") {
         s = value([&](std::string_view v) {
           if (v != "udp" && v != "tcp") return false;
@@ -280,6 +288,7 @@ class Parser {
 }  // namespace
 
 uint64_t effectiveWindow(const Options& o) {
+  if (o.window == Options::kNoWindow) return 0;
   if (o.window != 0) return o.window;
   return o.rate_pps == 0 ? Options::kDefaultWindow : 0;
 }
@@ -308,8 +317,9 @@ const char* usageText() {
          "  --rate PPS          offered rate (default 0: as fast as possible)\n"
          "  --packets N         stop sending after N requests (default 0: when\n"
          "                      --duration ends; it bounds the run either way)\n"
-         "  --window N          at most N requests awaiting answers (default: 1024 at\n"
-         "                      --rate 0, else no bound; 0 = default)\n"
+         "  --window N|none     at most N requests awaiting answers (default: 1024 at\n"
+         "                      --rate 0, else no bound; 0 = default; none: no bound,\n"
+         "                      for one-way runs)\n"
          "  --proto udp|tcp     probes in UDP datagrams (default) or TCP segments\n"
          "  --mode steady|connect\n"
          "                      tcp: one handshake per flow, then data segments\n"

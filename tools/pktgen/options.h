@@ -36,9 +36,11 @@ struct Options {
   uint64_t packets = 0;   // stop sending after this many requests (0: no bound but time)
   // At most this many requests awaiting their answer (0: no bound, or
   // kDefaultWindow when rate_pps is 0), so an unpaced run measures the
-  // round trip without exhausting mbufs.
+  // round trip without exhausting mbufs. kNoWindow ("--window none"): no
+  // bound at any rate, for one-way runs whose answers never come.
   uint64_t window = 0;
   static constexpr uint64_t kDefaultWindow = 1024;
+  static constexpr uint64_t kNoWindow = UINT64_MAX;
   Proto proto = Proto::kUdp;
   TcpRun tcp_run = TcpRun::kSteady;
   unsigned tcp_timeout_ms = 1000;  // an answer later than this fails the connection

@@ -153,6 +153,10 @@ TEST(Options, TcpAndWindow) {
   auto windowed = with({"--rate", "1000", "--window", "64"});
   ASSERT_TRUE(windowed);
   EXPECT_EQ(effectiveWindow(*windowed), 64u);
+  auto unbounded = with({"--window", "none"});  // at --rate 0 too
+  ASSERT_TRUE(unbounded);
+  EXPECT_EQ(effectiveWindow(*unbounded), 0u);
+  EXPECT_FALSE(with({"--window", "lots"}));
 
   auto tcp =
       with({"--proto", "tcp", "--mode", "connect", "--exchanges", "3", "--tcp-timeout-ms", "250"});

@@ -91,10 +91,7 @@ fi
 gen_vdev_args=${GEN_VDEV_ARGS-}
 sluice_vdev_args=${SLUICE_VDEV_ARGS-}
 sluice_pmd=${SLUICE_PMD:-af_packet}
-# One way (the pods answer nothing): a fixed rate far above what one core
-# generates, so pktgen sends flat out without its --rate 0 window (which
-# waits for answers that never come).
-gen_rate=20000000
+
 gen_burst=${GEN_BURST:-32}
 warmup=2 # seconds of traffic before the window: ARP, flow set-up, steady state
 # The minimum Ethernet frame, as packet rates are quoted: 60 bytes built
@@ -364,7 +361,7 @@ drive() {
   ip netns exec "$ns_g" timeout $((warmup + window + 30)) "$pktgen" --no-huge -m 512 --no-pci \
     --no-telemetry --file-prefix "$prefix-gen" --lcores 0@0,1@0 \
     --vdev "net_af_packet0,iface=g0${gen_vdev_args}" -- --role client --burst "$gen_burst" --src "$gen_src" --sport 10000-60000 \
-    --dst "$vip:$svc_port" --flows "$flows" --rate "$gen_rate" --size "$frame_size" \
+    --dst "$vip:$svc_port" --flows "$flows" --rate 0 --window none --size "$frame_size" \
     --duration $((warmup + window + 1)) --drain-ms 0 --gateway "$gen_gw" \
     --json "$tmp/$scenario-$flows-gen.json" >"$glog" 2>&1 &
   gen_pid=$!
