@@ -59,6 +59,12 @@ struct ServiceSpec {
   uint32_t affinity_timeout_s = kDefaultAffinityTimeoutS;  // 1..86400
   std::optional<uint32_t> table_size;                      // Maglev M; a prime
   std::vector<EndpointSpec> endpoints;
+  // Lazy loading (xDS): the VIP is known but its endpoints are not loaded.
+  // Workers hold the service's packets briefly in a bounded queue and report
+  // the miss (Dataplane::takeServiceMisses); the control plane loads the
+  // endpoints and publishes the service again without this flag. Such a
+  // service has no endpoints.
+  bool on_demand = false;
   ServiceSource source = ServiceSource::kConfig;
   friend bool operator==(const ServiceSpec&, const ServiceSpec&) = default;
 };
