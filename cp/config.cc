@@ -15,6 +15,7 @@
 #include "cp/admin/admin_config.h"
 #include "cp/config_reader.h"
 #include "cp/metrics/metrics_config.h"
+#include "cp/xds/xds_config.h"
 #include "cp/service_config.h"
 
 namespace sluice::cp {
@@ -133,6 +134,9 @@ class Loader {
     }
     if (const Setting* metrics = top.group("metrics")) {
       metrics::readMetrics(errors_, *metrics, config_.metrics.emplace());
+    }
+    if (const Setting* xds = top.group("xds")) {
+      xds::readXds(errors_, *xds, config_.xds.emplace());
     }
     top.finish();
 

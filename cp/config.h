@@ -9,6 +9,7 @@
 
 #include "cp/admin/spec.h"
 #include "cp/metrics/spec.h"
+#include "cp/xds/spec.h"
 #include "dp/api/dataplane.h"
 #include "dp/api/eal.h"
 #include "dp/api/service.h"
@@ -30,6 +31,8 @@ struct Config {
   // The Prometheus /metrics listener; absent (no metrics) without a
   // `metrics` group.
   std::optional<metrics::MetricsSpec> metrics;
+  // The xDS client; absent (no xDS) without an `xds` group.
+  std::optional<xds::XdsSpec> xds;
 };
 
 // Reads and validates a config file. On failure the Status lists every error

@@ -14,8 +14,10 @@ namespace sluice::cp::xds {
 enum class ResourceType : uint8_t { kListener, kCluster, kEndpoint };
 inline constexpr size_t kResourceTypeCount = 3;
 
-inline constexpr const char* kListenerTypeUrl = "type.googleapis.com/envoy.config.listener.v3.Listener";
-inline constexpr const char* kClusterTypeUrl = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
+inline constexpr const char* kListenerTypeUrl =
+    "type.googleapis.com/envoy.config.listener.v3.Listener";
+inline constexpr const char* kClusterTypeUrl =
+    "type.googleapis.com/envoy.config.cluster.v3.Cluster";
 inline constexpr const char* kEndpointTypeUrl =
     "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
 
