@@ -56,7 +56,7 @@ class UpdateHandler {
   // NACK's error_detail.
   virtual Status apply(const ResourceUpdate& update) = 0;
   // A stream was lost (the last good tables stay in force) or (re)opened.
-  virtual void connectionChanged(bool connected) {}
+  virtual void connectionChanged(bool /*connected*/) {}
 };
 
 // The client's side, for the controller: which endpoint resources (cluster
