@@ -5,12 +5,14 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "cp/admin/editor.h"
 #include "cp/config.h"
 #include "cp/publisher.h"
 #include "cp/reload.h"
+#include "cp/xds/stats.h"
 #include "dp/api/counters.h"
 #include "dp/api/dataplane.h"
 
@@ -37,6 +39,9 @@ class AdminBackend {
   virtual std::vector<dp::ConntrackOccupancy> conntrackOccupancy() const = 0;
   // dp::Dataplane::listFlows: bounded, may wait for the workers.
   virtual Result<dp::FlowList> listFlows(const dp::FlowFilter& filter, uint32_t limit) = 0;
+  // The xDS client's and controller's figures; absent when sluiced runs no
+  // xDS client.
+  virtual std::optional<xds::XdsStats> xdsStats() const { return std::nullopt; }
 };
 
 }  // namespace sluice::cp::admin

@@ -250,6 +250,54 @@ void writePublish(Writer& w, const Snapshot& s) {
   w.sample("sluice_publish_latency_max_seconds", {}, static_cast<double>(p.latency_max_ns) / 1e9);
 }
 
+void writeXds(Writer& w, const xds::XdsStats& x) {
+  auto one = [&w](const char* name, const char* type, const char* help, uint64_t value) {
+    w.family(name, type, help);
+    w.sample(name, {}, value);
+  };
+  one("sluice_xds_connected", "gauge", "1 while the ADS stream to the management server is up",
+      x.connected ? 1 : 0);
+  one("sluice_xds_streams_opened_total", "counter", "ADS streams opened", x.streams_opened);
+  one("sluice_xds_reconnects_total", "counter", "ADS streams lost or refused, then retried",
+      x.reconnects);
+  one("sluice_xds_responses_total", "counter", "discovery responses received", x.responses);
+  one("sluice_xds_acks_total", "counter", "responses accepted (ACK sent)", x.acks);
+  one("sluice_xds_nacks_total", "counter", "responses rejected (NACK sent with error_detail)",
+      x.nacks);
+  one("sluice_xds_received_bytes_total", "counter", "bytes of discovery responses received",
+      x.bytes_received);
+  w.family("sluice_xds_backoff_seconds", "gauge", "wait before the next connection attempt");
+  w.sample("sluice_xds_backoff_seconds", {}, static_cast<double>(x.backoff_ms) / 1e3);
+  static constexpr const char* kTypes[] = {"listener", "cluster", "endpoint"};
+  w.family("sluice_xds_resources", "gauge", "resources held, by type");
+  for (size_t t = 0; t < xds::kResourceTypeCount; ++t) {
+    w.sample("sluice_xds_resources", {{"type", kTypes[t]}}, x.resources[t]);
+  }
+  w.family("sluice_xds_version_info", "gauge",
+           "1, labelled with the last version accepted per type");
+  for (size_t t = 0; t < xds::kResourceTypeCount; ++t) {
+    w.sample("sluice_xds_version_info", {{"type", kTypes[t]}, {"version", x.versions[t]}},
+             uint64_t{1});
+  }
+  w.family("sluice_xds_updates_total", "counter", "updates applied or refused whole, by result");
+  w.sample("sluice_xds_updates_total", {{"result", "accepted"}}, x.updates_accepted);
+  w.sample("sluice_xds_updates_total", {{"result", "rejected"}}, x.updates_rejected);
+  one("sluice_xds_services", "gauge", "services published from xDS, loaded or on demand",
+      x.services);
+  one("sluice_xds_services_pending", "gauge",
+      "listeners waiting for their cluster or its endpoints (make-before-break)",
+      x.services_pending);
+  one("sluice_xds_services_on_demand", "gauge",
+      "services known without their endpoints (lazy loading, evicted)", x.services_on_demand);
+  one("sluice_xds_endpoint_subscriptions", "gauge", "EDS resources subscribed now",
+      x.endpoint_subscriptions);
+  one("sluice_xds_misses_total", "counter",
+      "services whose VIP saw a packet while their endpoints were not loaded", x.misses);
+  one("sluice_xds_lazy_loads_total", "counter", "services loaded because of a miss", x.lazy_loads);
+  one("sluice_xds_evictions_total", "counter",
+      "idle services whose endpoints were unsubscribed and freed", x.evictions);
+}
+
 }  // namespace
 
 std::string format(const Snapshot& s, const FormatOptions& options) {
@@ -268,6 +316,9 @@ std::string format(const Snapshot& s, const FormatOptions& options) {
     writeEndpointTraffic(w, s);
   }
   writePublish(w, s);
+  if (s.xds) {
+    writeXds(w, *s.xds);
+  }
   return w.take();
 }
 

@@ -11,7 +11,8 @@ Snapshot collect(admin::AdminBackend& backend) {
           .publish = backend.publishMetrics(),
           .services = backend.editor().list(std::nullopt, std::nullopt).size(),
           .traffic = backend.serviceTraffic(),
-          .conntrack = backend.conntrackOccupancy()};
+          .conntrack = backend.conntrackOccupancy(),
+          .xds = backend.xdsStats()};
 }
 
 Result<Snapshot> gather(ControlQueue& control, admin::AdminBackend& backend,

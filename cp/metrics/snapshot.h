@@ -6,11 +6,13 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "cp/admin/backend.h"
 #include "cp/control_queue.h"
 #include "cp/publisher.h"
+#include "cp/xds/stats.h"
 #include "dp/api/dataplane.h"
 
 namespace sluice::cp::metrics {
@@ -21,6 +23,7 @@ struct Snapshot {
   size_t services = 0;  // services in the model
   std::vector<dp::ServiceTraffic> traffic;
   std::vector<dp::ConntrackOccupancy> conntrack;
+  std::optional<xds::XdsStats> xds;  // absent without an xDS client
 };
 
 // Where a server gets its figures from: gather() bound to sluiced's queue
