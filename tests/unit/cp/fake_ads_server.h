@@ -1,25 +1,50 @@
-// An in-process ADS management server for the xDS client's tests: both
+// The xDS client tests' world: an in-process ADS management server (both
 // AggregatedDiscoveryService methods, every request recorded with the
 // stream it came on, responses sent when the test says, streams cancelled
-// or refused on demand.
+// or refused on demand), a handler that records and rejects, and a thread
+// playing sluiced's control loop.
 #pragma once
 
+#include <stdlib.h>
+
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <grpcpp/grpcpp.h>
 
+#include "cp/control_queue.h"
+#include "cp/xds/handler.h"
 #include "envoy/service/discovery/v3/ads.grpc.pb.h"
 
 namespace sluice::cp::xds::testing {
 
 namespace discovery = envoy::service::discovery::v3;
+
+// A directory of its own for a test (sockets, certificates), removed after.
+struct ScratchDir {
+  ScratchDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "sluice-xds-XXXXXX").string();
+    path = ::mkdtemp(pattern.data()) != nullptr ? pattern : "";
+  }
+  ~ScratchDir() {
+    std::error_code ignored;
+    if (!path.empty()) {
+      std::filesystem::remove_all(path, ignored);
+    }
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  std::string path;
+};
 
 // Polls `done` until it holds or five seconds pass.
 inline bool eventually(const std::function<bool()>& done) {
@@ -171,6 +196,91 @@ class FakeAdsServer final : public discovery::AggregatedDiscoveryService::Servic
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::string target_;
+};
+
+// The controller's stand-in: records every call and the thread it ran on,
+// and rejects updates carrying a resource named in `reject_`.
+class RecordingHandler : public UpdateHandler {
+ public:
+  Status apply(const ResourceUpdate& update) override {
+    std::lock_guard lock(mutex_);
+    updates_.push_back(update);
+    threads_.push_back(std::this_thread::get_id());
+    for (const auto& resource : update.resources) {
+      if (reject_.contains(resource.name)) {
+        return Status::error("cluster " + resource.name + " is not acceptable");
+      }
+    }
+    return Status::ok();
+  }
+  void connectionChanged(bool connected) override {
+    std::lock_guard lock(mutex_);
+    connections_.push_back(connected);
+    threads_.push_back(std::this_thread::get_id());
+  }
+
+  void reject(const std::string& name) {
+    std::lock_guard lock(mutex_);
+    reject_.insert(name);
+  }
+  std::vector<ResourceUpdate> updates() const {
+    std::lock_guard lock(mutex_);
+    return updates_;
+  }
+  size_t updateCount() const {
+    std::lock_guard lock(mutex_);
+    return updates_.size();
+  }
+  std::vector<bool> connections() const {
+    std::lock_guard lock(mutex_);
+    return connections_;
+  }
+  std::vector<std::thread::id> threads() const {
+    std::lock_guard lock(mutex_);
+    return threads_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<ResourceUpdate> updates_;
+  std::vector<bool> connections_;
+  std::vector<std::thread::id> threads_;
+  std::set<std::string> reject_;
+};
+
+// sluiced's control loop, on its own thread; pause() stops serving tasks.
+class ControlLoop {
+ public:
+  ControlLoop()
+      : thread_([this] {
+          while (!stop_.load()) {
+            if (paused_.load()) {
+              idle_ = true;
+              std::this_thread::sleep_for(std::chrono::milliseconds(2));
+            } else {
+              idle_ = false;
+              queue.runPending(std::chrono::milliseconds(2));
+            }
+          }
+        }) {}
+  ~ControlLoop() {
+    stop_ = true;
+    thread_.join();
+  }
+  // Returns once the loop has stopped (or resumed) serving tasks.
+  void pause(bool paused) {
+    paused_ = paused;
+    eventually([&] { return idle_.load() == paused; });
+  }
+  std::thread::id id() const { return thread_.get_id(); }
+
+  ControlQueue queue;
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> paused_{false};
+  std::atomic<bool> idle_{false};
+  std::thread thread_;
 };
 
 }  // namespace sluice::cp::xds::testing

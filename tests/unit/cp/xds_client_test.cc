@@ -1,19 +1,13 @@
 // The ADS client against an in-process management server
 // (tests/unit/cp/fake_ads_server.h): what it sends on each stream, ACK and
-// NACK, reconnects with versions kept, backoff, the receive limit, TLS and
-// stop(). A test thread plays sluiced's control loop; a recording handler
-// stands in for the controller and rejects what it is told to.
+// NACK, reconnects with versions kept, backoff, the receive limit and
+// stop() (TLS: xds_client_tls_test.cc). A test thread plays sluiced's control loop; a recording
+// handler stands in for the controller and rejects what it is told to.
 #include "cp/xds/client.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <set>
-#include <sstream>
+#include <map>
 
 #include "envoy/config/cluster/v3/cluster.pb.h"
 #include "envoy/config/endpoint/v3/endpoint.pb.h"
@@ -26,91 +20,6 @@ namespace {
 using envoy::config::cluster::v3::Cluster;
 using envoy::config::endpoint::v3::ClusterLoadAssignment;
 using envoy::config::listener::v3::Listener;
-
-// The controller's stand-in: records every call and the thread it ran on,
-// and rejects updates carrying a resource named in `reject_`.
-class RecordingHandler : public UpdateHandler {
- public:
-  Status apply(const ResourceUpdate& update) override {
-    std::lock_guard lock(mutex_);
-    updates_.push_back(update);
-    threads_.push_back(std::this_thread::get_id());
-    for (const auto& resource : update.resources) {
-      if (reject_.contains(resource.name)) {
-        return Status::error("cluster " + resource.name + " is not acceptable");
-      }
-    }
-    return Status::ok();
-  }
-  void connectionChanged(bool connected) override {
-    std::lock_guard lock(mutex_);
-    connections_.push_back(connected);
-    threads_.push_back(std::this_thread::get_id());
-  }
-
-  void reject(const std::string& name) {
-    std::lock_guard lock(mutex_);
-    reject_.insert(name);
-  }
-  std::vector<ResourceUpdate> updates() const {
-    std::lock_guard lock(mutex_);
-    return updates_;
-  }
-  size_t updateCount() const {
-    std::lock_guard lock(mutex_);
-    return updates_.size();
-  }
-  std::vector<bool> connections() const {
-    std::lock_guard lock(mutex_);
-    return connections_;
-  }
-  std::vector<std::thread::id> threads() const {
-    std::lock_guard lock(mutex_);
-    return threads_;
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::vector<ResourceUpdate> updates_;
-  std::vector<bool> connections_;
-  std::vector<std::thread::id> threads_;
-  std::set<std::string> reject_;
-};
-
-// sluiced's control loop, on its own thread; pause() stops serving tasks.
-class ControlLoop {
- public:
-  ControlLoop()
-      : thread_([this] {
-          while (!stop_.load()) {
-            if (paused_.load()) {
-              idle_ = true;
-              std::this_thread::sleep_for(std::chrono::milliseconds(2));
-            } else {
-              idle_ = false;
-              queue.runPending(std::chrono::milliseconds(2));
-            }
-          }
-        }) {}
-  ~ControlLoop() {
-    stop_ = true;
-    thread_.join();
-  }
-  // Returns once the loop has stopped (or resumed) serving tasks.
-  void pause(bool paused) {
-    paused_ = paused;
-    eventually([&] { return idle_.load() == paused; });
-  }
-  std::thread::id id() const { return thread_.get_id(); }
-
-  ControlQueue queue;
-
- private:
-  std::atomic<bool> stop_{false};
-  std::atomic<bool> paused_{false};
-  std::atomic<bool> idle_{false};
-  std::thread thread_;
-};
 
 google::protobuf::Any packed(const google::protobuf::Message& message) {
   google::protobuf::Any any;
@@ -705,19 +614,17 @@ TEST_F(XdsClientTest, StopDoesNotWaitForABusyControlThread) {
 }
 
 TEST_F(XdsClientTest, UnixSocketServer) {
-  char dir[] = "/tmp/sluice-xds-XXXXXX";
-  ASSERT_NE(::mkdtemp(dir), nullptr);
-  std::string target = std::string("unix:") + dir + "/ads.sock";
-  {
-    FakeAdsServer local(target);
-    ASSERT_TRUE(local.ok());
-    XdsSpec s = spec(XdsMode::kDelta);
-    s.server = target;
-    auto client = XdsClient::start(s, control_.queue, handler_);
-    ASSERT_TRUE(client);
-    EXPECT_EQ(local.delta.waitRequests(2).size(), 2u);
-  }
-  std::filesystem::remove_all(dir);
+  ScratchDir dir;
+  ASSERT_FALSE(dir.path.empty());
+  std::string target = "unix:" + dir.path + "/ads.sock";
+  FakeAdsServer local(target);
+  ASSERT_TRUE(local.ok());
+  XdsSpec s = spec(XdsMode::kDelta);
+  s.server = target;
+  auto client = XdsClient::start(s, control_.queue, handler_);
+  ASSERT_TRUE(client);
+  EXPECT_EQ(local.delta.waitRequests(2).size(), 2u);
+  (*client)->stop();
 }
 
 }  // namespace
