@@ -17,7 +17,7 @@ and so a scenario checks that an update moved no established flow. Exits
 on SIGTERM or after --max seconds.
 
 With --short, N connections one after another instead, each a new source
-port with one request, at most 2 s each: one line per connection, the pod
+port with one request, at most --timeout (2) seconds each: one line per connection, the pod
 that answered or "error: ...". Debian's python3 standard library only.
 """
 
@@ -80,11 +80,11 @@ def run_flow(flow, host, port, interval, stop):
             flow.error = f"{type(e).__name__}: {e}"
 
 
-def run_short(host, port, count):
+def run_short(host, port, count, timeout):
     for _ in range(count):
         try:
-            with socket.create_connection((host, port), timeout=2) as sock:
-                sock.settimeout(2)
+            with socket.create_connection((host, port), timeout=timeout) as sock:
+                sock.settimeout(timeout)
                 sock.sendall(f"GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
                 print(read_answer(sock, b"")[0], flush=True)
         except (OSError, ValueError) as e:
@@ -98,10 +98,11 @@ def main():
     parser.add_argument("--interval", type=float, default=0.1)
     parser.add_argument("--max", type=float, default=170.0)
     parser.add_argument("--short", type=int, default=0)
+    parser.add_argument("--timeout", type=float, default=2.0)
     args = parser.parse_args()
     host, _, port = args.target.rpartition(":")
     if args.short:
-        run_short(host, int(port), args.short)
+        run_short(host, int(port), args.short, args.timeout)
         return
     stop = threading.Event()
     flows = [Flow(i) for i in range(args.conns)]
