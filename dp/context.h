@@ -81,6 +81,8 @@ struct DpContext {
   uint64_t tx_drain_tsc = 0;
   uint64_t resolve_tsc = 0;         // how long a packet may wait for its next hop
   uint64_t probe_interval_tsc = 0;  // between ARP/ND probes for one next hop
+  uint32_t lazy_hold = 0;           // held packets per worker (DataplaneSpec::lazy_hold)
+  uint64_t lazy_hold_tsc = 0;       // how long one may wait for its service to load
 
   bool isSnat(Family family, const uint8_t* addr) const {
     for (const IpAddr& a : family == Family::kV4 ? snat_v4 : snat_v6) {

@@ -15,8 +15,10 @@
 #include <atomic>
 #include <cstring>
 #include <map>
+#include <set>
 
 #include "dp/context.h"
+#include "dp/hold.h"
 #include "dp/neigh.h"
 #include "dp/port.h"
 #include "dp/route.h"
@@ -34,6 +36,7 @@ class DataplaneImpl {
   DpContext ctx;
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<std::unique_ptr<NeighborEventRing>> events;
+  std::vector<std::unique_ptr<ServiceMissRing>> misses;
   std::unique_ptr<RouteTable> routes;
   std::unique_ptr<NeighborTable> neighbors;
   std::unique_ptr<ServiceTable> services;
@@ -56,6 +59,13 @@ namespace {
 std::string objectPrefix() {
   static std::atomic<unsigned> seq{0};
   return "sl" + std::to_string(seq.fetch_add(1)) + "_";
+}
+
+IpAddr addrOf(uint8_t family, const uint8_t* bytes) {
+  IpAddr a;
+  a.family = family == 4 ? Family::kV4 : Family::kV6;
+  std::memcpy(a.bytes.data(), bytes, a.size());
+  return a;
 }
 
 int workerMain(void* arg) {
@@ -109,6 +119,8 @@ Status DataplaneImpl::build(const DataplaneSpec& spec) {
   ctx.tx_drain_tsc = ctx.tsc_hz / 1000000 * spec.tx_drain_us;
   ctx.resolve_tsc = ctx.tsc_hz / 1000 * spec.neighbor_resolve_ms;
   ctx.probe_interval_tsc = ctx.tsc_hz / 4;
+  ctx.lazy_hold = spec.lazy_hold;
+  ctx.lazy_hold_tsc = ctx.tsc_hz / 1000 * spec.lazy_hold_ms;
 
   // Ports, each with its own pool on its socket.
   auto tx_queues = static_cast<uint16_t>(spec.workers.size());
@@ -219,9 +231,13 @@ Status DataplaneImpl::build(const DataplaneSpec& spec) {
       if (!idx) return idx.status().withContext("worker " + std::to_string(ws.lcore));
       rx.push_back({*idx, ctx.ports[*idx].port_id, ref.queue});
     }
+    const auto socket = static_cast<int>(rte_lcore_to_socket_id(ws.lcore));
     auto ring = NeighborEventRing::create(prefix + "nev" + std::to_string(i),
-                                          static_cast<int>(rte_lcore_to_socket_id(ws.lcore)));
+                                          kNeighborEventRingSize, socket);
     if (!ring) return ring.status();
+    auto miss_ring =
+        ServiceMissRing::create(prefix + "miss" + std::to_string(i), kServiceMissRingSize, socket);
+    if (!miss_ring) return miss_ring.status();
     auto ct = Conntrack::create(cs.capacity, ctx.ct_timeouts);
     if (!ct) return ct.status().withContext("conntrack of worker " + std::to_string(ws.lcore));
     TrafficCells traffic(spec.services_capacity, spec.endpoint_stats_capacity);
@@ -230,8 +246,10 @@ Status DataplaneImpl::build(const DataplaneSpec& spec) {
                            ": out of memory");
     }
     workers.push_back(std::make_unique<Worker>(ctx, i, ws.lcore, std::move(rx), ring->get(),
-                                               std::move(*ct), std::move(traffic)));
+                                               miss_ring->get(), std::move(*ct),
+                                               std::move(traffic)));
     events.push_back(std::move(*ring));
+    misses.push_back(std::move(*miss_ring));
   }
 
   // Where a NIC can steer replies to their owner itself, let it.
@@ -369,6 +387,34 @@ size_t Dataplane::serviceCount() const {
   return impl_->services->size();
 }
 
+uint64_t Dataplane::serviceTableBytes() const {
+  return impl_->services->totalVersionBytes();
+}
+
+std::vector<ServiceKey> Dataplane::takeServiceMisses() {
+  std::vector<ServiceKey> out;
+  std::set<uint32_t> slots;  // a slot holds one service at a time
+  ServiceMiss batch[64];
+  for (auto& ring : impl_->misses) {
+    unsigned n;
+    while ((n = ring->drain(batch, 64)) != 0) {
+      for (unsigned i = 0; i < n; i++) {
+        const ServiceMiss& miss = batch[i];
+        // Loaded or removed since it was posted: nothing to load.
+        const ServiceVersion* v = impl_->services->at(miss.slot);
+        if (v == nullptr || v->gen != miss.gen || !v->on_demand) continue;
+        if (!slots.insert(miss.slot).second) continue;
+        ServiceKey key;
+        key.vip = addrOf(miss.family, miss.vip);
+        key.port = rte_be_to_cpu_16(miss.port_be);
+        key.proto = static_cast<Proto>(miss.proto);
+        out.push_back(key);
+      }
+    }
+  }
+  return out;
+}
+
 unsigned Dataplane::pollWorkerOnce(size_t index) {
   return impl_->workers.at(index)->pollOnce();
 }
@@ -482,13 +528,6 @@ const char* tcpStateName(TcpState s) {
       return "closed";
   }
   return "closed";
-}
-
-IpAddr addrOf(uint8_t family, const uint8_t* bytes) {
-  IpAddr a;
-  a.family = family == 4 ? Family::kV4 : Family::kV6;
-  std::memcpy(a.bytes.data(), bytes, a.size());
-  return a;
 }
 
 FlowInfo flowInfo(const Flow& f, unsigned lcore, uint64_t now, uint64_t tsc_hz) {

@@ -219,6 +219,9 @@ Drop newFlow(Worker& w, rte_mbuf* m, const PacketMeta& meta, const View& v,
   if (meta.proto == kTcp && (v.tcp_flags & (kTcpSyn | kTcpAck | kTcpRst)) != kTcpSyn) {
     return Drop::tcp_no_flow;
   }
+  // Not loaded yet: the packet waits (one branch, taken by no loaded service).
+  if (svc->on_demand) [[unlikely]]
+    return w.lazy().hold(w, m, svc);
   uint16_t idx = pickEndpoint(w, svc, orig);
   if (idx == kNoEndpoint) return Drop::no_endpoint;
   const EndpointSlot& ep = svc->endpoints[idx];

@@ -3,8 +3,6 @@
 #include <rte_errno.h>
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
-#include <rte_ring.h>
-#include <rte_ring_elem.h>
 
 #include <cstring>
 
@@ -115,30 +113,6 @@ std::vector<NeighborTable::Entry> NeighborTable::list() const {
     out.push_back(e);
   }
   return out;
-}
-
-Result<std::unique_ptr<NeighborEventRing>> NeighborEventRing::create(const std::string& name,
-                                                                     int socket) {
-  std::unique_ptr<NeighborEventRing> r(new NeighborEventRing());
-  r->ring_ = rte_ring_create_elem(name.c_str(), sizeof(NeighborEvent), 1024, socket,
-                                  RING_F_SP_ENQ | RING_F_SC_DEQ);
-  if (r->ring_ == nullptr) {
-    return Status::error("rte_ring_create_elem(" + name + "): " + rte_strerror(rte_errno));
-  }
-  return r;
-}
-
-NeighborEventRing::~NeighborEventRing() {
-  rte_ring_free(ring_);
-}
-
-bool NeighborEventRing::post(const NeighborEvent& event) {
-  NeighborEvent copy = event;  // rte_ring_enqueue_elem takes a non-const pointer
-  return rte_ring_enqueue_elem(ring_, &copy, sizeof(NeighborEvent)) == 0;
-}
-
-unsigned NeighborEventRing::drain(NeighborEvent* out, unsigned max) {
-  return rte_ring_dequeue_burst_elem(ring_, out, sizeof(NeighborEvent), max, nullptr);
 }
 
 }  // namespace sluice::dp

@@ -10,9 +10,9 @@
 
 #include "dp/api/status.h"
 #include "dp/api/types.h"
+#include "dp/event_ring.h"
 
 struct rte_hash;
-struct rte_ring;
 
 namespace sluice::dp {
 
@@ -79,18 +79,7 @@ class NeighborTable {
 };
 
 // A worker's ring of NeighborEvents to the control plane.
-class NeighborEventRing {
- public:
-  static Result<std::unique_ptr<NeighborEventRing>> create(const std::string& name, int socket);
-  ~NeighborEventRing();
-  // Worker side: false when the ring is full.
-  bool post(const NeighborEvent& event);
-  // Control-plane side: up to `max` events into `out`; returns how many.
-  unsigned drain(NeighborEvent* out, unsigned max);
-
- private:
-  NeighborEventRing() = default;
-  rte_ring* ring_ = nullptr;
-};
+using NeighborEventRing = EventRing<NeighborEvent>;
+inline constexpr unsigned kNeighborEventRingSize = 1024;
 
 }  // namespace sluice::dp

@@ -112,8 +112,17 @@ Status ServiceTable::upsert(const ServiceSpec& spec, const std::vector<uint32_t>
   if (spec.endpoints.size() >= kNoEndpoint) {
     return Status::error(spec.key.toString() + ": more than 65534 endpoints");
   }
-  if (table.empty()) return Status::error(spec.key.toString() + ": empty lookup table");
-  for (uint32_t e : table) {
+  if (spec.on_demand && !spec.endpoints.empty()) {
+    return Status::error(spec.key.toString() + ": an on-demand service has no endpoints");
+  }
+  // An on-demand service gets no table whatever it is given: nothing is
+  // picked from it, and its memory is the point of loading on demand.
+  const size_t table_size = spec.on_demand ? 0 : table.size();
+  if (!spec.on_demand && table.empty()) {
+    return Status::error(spec.key.toString() + ": empty lookup table");
+  }
+  for (size_t i = 0; i < table_size; i++) {
+    uint32_t e = table[i];
     if (e != kNone && e >= spec.endpoints.size()) {
       return Status::error(spec.key.toString() + ": lookup table refers to endpoint " +
                            std::to_string(e) + " of " + std::to_string(spec.endpoints.size()));
@@ -152,6 +161,13 @@ Status ServiceTable::upsert(const ServiceSpec& spec, const std::vector<uint32_t>
   }
   next.endpoints.clear();
   next.order.clear();
+  if (spec.endpoints.empty()) {
+    // Nothing is left to keep an index for: start the array over, so a
+    // service unloaded on demand keeps no slots. Flows still naming an old
+    // index fail the version's bounds or generation check.
+    next.free_indices.clear();
+    next.next_index = 0;
+  }
   std::vector<uint32_t> taken_stats;
   if (free_stats_.empty() && !retired_stats_.empty()) reclaim();
   for (size_t i = 0; i < spec.endpoints.size(); i++) {
@@ -181,7 +197,7 @@ Status ServiceTable::upsert(const ServiceSpec& spec, const std::vector<uint32_t>
 
   // The new version: header, endpoint array, table, in one allocation.
   size_t ep_bytes = sizeof(EndpointSlot) * next.next_index;
-  size_t bytes = sizeof(ServiceVersion) + ep_bytes + sizeof(uint16_t) * table.size();
+  size_t bytes = sizeof(ServiceVersion) + ep_bytes + sizeof(uint16_t) * table_size;
   auto* v = static_cast<ServiceVersion*>(rte_zmalloc("sluice_svc", bytes, RTE_CACHE_LINE_SIZE));
   if (v == nullptr) {
     free_stats_.insert(free_stats_.end(), taken_stats.begin(), taken_stats.end());
@@ -199,11 +215,12 @@ Status ServiceTable::upsert(const ServiceSpec& spec, const std::vector<uint32_t>
   v->mode = spec.mode;
   v->algorithm = spec.algorithm;
   v->affinity = spec.affinity_client_ip;
+  v->on_demand = spec.on_demand;
   v->affinity_timeout_s = spec.affinity_timeout_s;
-  v->table_size = static_cast<uint32_t>(table.size());
+  v->table_size = static_cast<uint32_t>(table_size);
   v->endpoint_count = next.next_index;
   v->endpoints = eps;
-  v->table = tab;
+  v->table = table_size == 0 ? nullptr : tab;
   for (size_t i = 0; i < spec.endpoints.size(); i++) {
     const EndpointSpec& e = spec.endpoints[i];
     EndpointSlot& s = eps[index_of[i]];
@@ -214,9 +231,10 @@ Status ServiceTable::upsert(const ServiceSpec& spec, const std::vector<uint32_t>
     s.gen = st.gen;
     s.stat = st.stat;
   }
-  for (size_t i = 0; i < table.size(); i++) {
+  for (size_t i = 0; i < table_size; i++) {
     tab[i] = table[i] == kNone ? kNoEndpoint : index_of[table[i]];
   }
+  version_bytes_ = version_bytes_ - next.bytes + bytes;
   next.bytes = bytes;
 
   ServiceVersion* old = slots_[slot].exchange(v, std::memory_order_acq_rel);
@@ -249,6 +267,7 @@ Status ServiceTable::remove(const ServiceKey& key) {
     if (ep.stat != kNoStat) freed_stats.push_back(ep.stat);
   }
   retireStats(std::move(freed_stats));
+  version_bytes_ -= state_[slot].bytes;
   uint32_t gen = state_[slot].gen;
   state_[slot] = SlotState{};
   state_[slot].gen = gen;  // the next service here gets a newer one

@@ -55,12 +55,14 @@ struct ServiceVersion {
   ForwardMode mode;
   Algorithm algorithm;
   bool affinity;
-  uint8_t pad;
+  // Not loaded (ServiceSpec::on_demand): no endpoints, no table; new flows
+  // wait in the worker's hold queue (dp/hold.h).
+  bool on_demand;
   uint32_t affinity_timeout_s;
-  uint32_t table_size;      // Maglev M
+  uint32_t table_size;      // Maglev M; 0 when on_demand
   uint32_t endpoint_count;  // size of endpoints[]
   const EndpointSlot* endpoints;
-  const uint16_t* table;  // M entries: endpoint index or kNoEndpoint
+  const uint16_t* table;  // M entries: endpoint index or kNoEndpoint; nullptr when on_demand
   // Both arrays follow the struct in the same allocation.
 };
 
@@ -101,6 +103,8 @@ class ServiceTable {
   size_t capacity() const { return capacity_; }
   // Bytes of the version currently published for `key` (0 if none).
   size_t versionBytes(const ServiceKey& key) const;
+  // Bytes of every published version (the sum of versionBytes).
+  uint64_t totalVersionBytes() const { return version_bytes_; }
   // Bytes of the VIP index (its entries; the versions are counted apart).
   size_t indexBytes() const { return index_->memoryBytes(); }
 
@@ -152,6 +156,7 @@ class ServiceTable {
   std::vector<uint32_t> free_slots_;
   std::map<std::string, uint32_t> by_key_;  // key.toString() -> slot
   uint32_t next_endpoint_gen_ = 1;
+  uint64_t version_bytes_ = 0;
   std::vector<uint32_t> free_stats_;
   // Cells of endpoints that left, free again once no worker can still be
   // counting in them for the old endpoint (an RCU token).

@@ -30,13 +30,14 @@ constexpr uint32_t kFlowScanBudget = 4096;
 }  // namespace
 
 Worker::Worker(const DpContext& ctx, unsigned index, unsigned lcore, std::vector<RxQueue> rx,
-               NeighborEventRing* events, std::unique_ptr<Conntrack> conntrack,
-               TrafficCells traffic)
+               NeighborEventRing* events, ServiceMissRing* misses,
+               std::unique_ptr<Conntrack> conntrack, TrafficCells traffic)
     : ctx_(ctx),
       index_(index),
       lcore_(lcore),
       rx_(std::move(rx)),
       events_(events),
+      lazy_(ctx.lazy_hold, misses),
       ct_(std::move(conntrack)),
       affinity_(kAffinityEntries),
       traffic_(std::move(traffic)) {
@@ -145,6 +146,10 @@ void Worker::learnNeighbor(uint16_t port_idx, Family family, const uint8_t* addr
   }
 }
 
+void Worker::reinject(rte_mbuf* m) {
+  handle(m, ctx_.port_idx_by_id[m->port], false);
+}
+
 void Worker::handle(rte_mbuf* m, uint16_t port_idx, bool handed_off) {
   PacketMeta meta;
   Drop d = m->nb_segs != 1
@@ -233,6 +238,9 @@ void Worker::servicePending() {
 unsigned Worker::pollOnce() {
   now_ = rte_rdtsc();
   const uint64_t sent_before = counters_.get(WorkerEvent::tx_packets);
+  // Before this poll's packets, so a loaded service's held packets go first.
+  if (lazy_.size() != 0) [[unlikely]]
+    lazy_.service(*this);
   unsigned total = 0;
   bool drained = true;
   for (const RxQueue& q : rx_) {
@@ -314,9 +322,10 @@ void Worker::run(const std::atomic<bool>& stop) {
       sleep_us = 1;
       continue;
     }
-    // A packet waiting for its next hop needs the loop to keep turning.
+    // A packet waiting for its next hop or its service needs the loop to
+    // keep turning.
     if (++empty < idle.pause_after) continue;
-    if (empty < idle.sleep_after || pending_.size() != 0) {
+    if (empty < idle.sleep_after || pending_.size() != 0 || lazy_.size() != 0) {
       rte_pause();
       continue;
     }
@@ -338,6 +347,7 @@ void Worker::release() {
     drop(p.m, Drop::neigh_timeout);
     return true;
   });
+  lazy_.release(*this);
 }
 
 }  // namespace sluice::dp

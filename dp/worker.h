@@ -1,6 +1,7 @@
 // A worker lcore: polls its (port, rx queue) pairs and runs every packet to
-// completion. Owns one tx queue per port, its counters, its pending queue and
-// its ring of neighbor learnings. Nothing here makes a syscall, takes a lock,
+// completion. Owns one tx queue per port, its counters, its pending queue, its
+// hold queue for on-demand services and its rings of neighbor learnings and
+// service misses. Nothing here makes a syscall, takes a lock,
 // allocates from the heap, logs or throws (the backoff sleep is the one
 // documented exception, taken only when there is nothing to do).
 #pragma once
@@ -14,6 +15,7 @@
 #include "dp/conntrack.h"
 #include "dp/context.h"
 #include "dp/flow_scan.h"
+#include "dp/hold.h"
 #include "dp/parse.h"
 #include "dp/pending.h"
 #include "dp/traffic.h"
@@ -43,7 +45,8 @@ struct RxQueue {
 class Worker {
  public:
   Worker(const DpContext& ctx, unsigned index, unsigned lcore, std::vector<RxQueue> rx,
-         NeighborEventRing* events, std::unique_ptr<Conntrack> conntrack, TrafficCells traffic);
+         NeighborEventRing* events, ServiceMissRing* misses, std::unique_ptr<Conntrack> conntrack,
+         TrafficCells traffic);
 
   // Rings to and from the other workers: to[i] carries packets whose flow
   // worker i owns; from[i] the ones worker i hands here (index = self unused).
@@ -71,6 +74,10 @@ class Worker {
   // the neighbor table already says so.
   void learnNeighbor(uint16_t port_idx, Family family, const uint8_t* addr, const uint8_t* mac);
   PendingQueue& pending() { return pending_; }
+  LazyHold& lazy() { return lazy_; }
+  // Runs a packet that waited in the hold queue through the pipeline again,
+  // as if it had just arrived on its port (m->port).
+  void reinject(rte_mbuf* m);
   uint64_t now() const { return now_; }
   Conntrack& conntrack() { return *ct_; }
   const Conntrack& conntrack() const { return *ct_; }
@@ -114,6 +121,7 @@ class Worker {
   uint64_t last_sweep_ = 0;
   uint64_t sweep_tsc_per_flow_ = 1;
   PendingQueue pending_;
+  LazyHold lazy_;
   std::unique_ptr<Conntrack> ct_;
   AffinityTable affinity_;
   TrafficCells traffic_;

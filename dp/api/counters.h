@@ -33,6 +33,10 @@ namespace sluice::dp {
   X(ct_evicted_half_open, "half-open flows evicted to admit a new flow")           \
   X(affinity_hits, "new flows sent to a client's remembered endpoint")             \
   X(handoffs, "packets handed to the worker that owns their flow")                 \
+  X(lazy_held, "new-flow packets held while their on-demand service loaded")       \
+  X(lazy_released, "held packets passed on once their service was loaded")         \
+  X(lazy_miss_posted, "on-demand service misses posted to the control plane")      \
+  X(lazy_miss_ring_full, "service misses lost because the miss ring was full")     \
   X(busy_cycles, "TSC cycles spent in poll iterations that received or sent packets")
 
 // X(name, help): why a packet was dropped. Every drop in the data path
@@ -81,7 +85,10 @@ namespace sluice::dp {
   X(ct_full, "conntrack full of established flows; new flow refused")                       \
   X(snat_exhausted, "no free SNAT port toward this endpoint")                               \
   X(handoff_full, "ring to the owner worker full")                                          \
-  X(ttl_exceeded, "TTL or hop limit would reach zero")
+  X(ttl_exceeded, "TTL or hop limit would reach zero")                                      \
+  X(lazy_hold_full, "on-demand service not loaded and the hold queue is full")              \
+  X(lazy_hold_timeout, "on-demand service not loaded before the hold deadline")             \
+  X(lazy_service_gone, "held packet's on-demand service was removed")
 
 enum class WorkerEvent : uint16_t {
 #define SLUICE_X(name, help) name,

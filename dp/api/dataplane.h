@@ -118,6 +118,12 @@ struct DataplaneSpec {
   uint32_t tx_drain_us = 100;
   // How long a packet may wait for its next hop to resolve.
   uint32_t neighbor_resolve_ms = 1000;
+  // Lazy loading (ServiceSpec::on_demand): new-flow packets to a service not
+  // loaded yet wait in a queue of `lazy_hold` packets per worker (0: none
+  // wait, all are dropped as lazy_hold_full) for at most `lazy_hold_ms`; a
+  // worker posts at most one miss per service version per `lazy_hold_ms`.
+  uint32_t lazy_hold = 256;
+  uint32_t lazy_hold_ms = 500;
   friend bool operator==(const DataplaneSpec&, const DataplaneSpec&) = default;
 };
 
@@ -231,6 +237,21 @@ class Dataplane {
   Status upsertService(const ServiceSpec& spec, const std::vector<uint32_t>& table);
   Status removeService(const ServiceKey& key);
   size_t serviceCount() const;
+  // Bytes of the published service versions: each one's header, endpoint
+  // array and Maglev table, summed over every service in the table. An
+  // on-demand service has no endpoints and no table, so it costs one header.
+  // The fixed per-slot arrays and the VIP index are not included. Control
+  // thread.
+  uint64_t serviceTableBytes() const;
+
+  // Lazy loading: the on-demand services whose VIPs saw new-flow packets
+  // since the last call, each key once, in no particular order. Drains the
+  // workers' miss rings (lock-free, one per worker); misses of services that
+  // were loaded or removed since are left out. Call it from the control
+  // thread that calls pollControl, about as often; a ring left undrained
+  // fills and further misses are counted as lazy_miss_ring_full (a worker
+  // posts again for the same service after lazy_hold_ms).
+  std::vector<ServiceKey> takeServiceMisses();
 
   // Runs one iteration of worker `index` on the calling thread; for tests
   // that drive the pipeline step by step instead of launching lcores.

@@ -99,7 +99,7 @@ TEST(NeighborTable, ReadersSeeWholeEntriesWhileTheWriterChangesThem) {
 }
 
 TEST(NeighborEventRing, CarriesEventsInOrderAndRefusesWhenFull) {
-  auto r = NeighborEventRing::create("ner_a", SOCKET_ID_ANY);
+  auto r = NeighborEventRing::create("ner_a", kNeighborEventRingSize, SOCKET_ID_ANY);
   ASSERT_TRUE(r.isOk()) << r.status().message();
   unsigned posted = 0;
   for (unsigned i = 0; i < 5000; i++) {

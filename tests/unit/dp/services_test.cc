@@ -152,6 +152,60 @@ TEST(ServiceTable, VersionBytesFollowEndpointsAndTable) {
   std::cout << "[ figure ] service with 10 endpoints, M=1021: " << bytes << " bytes per version\n";
 }
 
+TEST(ServiceTable, OnDemandServiceHasNoTableAndCostsOneHeader) {
+  Rcu rcu(1);
+  auto t = ServiceTable::create("st_od", 16, 64, rcu.v);
+  ASSERT_TRUE(t.isOk());
+  ServiceSpec lazy = spec("10.96.0.7", 80, 0);
+  lazy.on_demand = true;
+  // Given a table of "no endpoint" entries (what the publisher builds for an
+  // empty service), it keeps none of it.
+  ASSERT_TRUE((*t)->upsert(lazy, table(lazy, 1021)).isOk());
+  const ServiceVersion* v = find(**t, lazy.key);
+  ASSERT_NE(nullptr, v);
+  EXPECT_TRUE(v->on_demand);
+  EXPECT_EQ(0u, v->table_size);
+  EXPECT_EQ(nullptr, v->table);
+  EXPECT_EQ(0u, v->endpoint_count);
+  EXPECT_EQ(sizeof(ServiceVersion), (*t)->versionBytes(lazy.key));
+  EXPECT_EQ(sizeof(ServiceVersion), (*t)->totalVersionBytes());
+
+  // With endpoints it is refused.
+  ServiceSpec bad = spec("10.96.0.8", 80, 2);
+  bad.on_demand = true;
+  Status st = (*t)->upsert(bad, table(bad));
+  EXPECT_FALSE(st.isOk());
+  EXPECT_NE(std::string::npos, st.message().find("on-demand")) << st.message();
+
+  // Loaded: a table and endpoints, and the total follows.
+  ServiceSpec loaded = spec("10.96.0.7", 80, 10);
+  ASSERT_TRUE((*t)->upsert(loaded, table(loaded, 1021)).isOk());
+  v = find(**t, loaded.key);
+  ASSERT_NE(nullptr, v);
+  EXPECT_FALSE(v->on_demand);
+  EXPECT_EQ(1021u, v->table_size);
+  size_t loaded_bytes =
+      sizeof(ServiceVersion) + 10 * sizeof(EndpointSlot) + 1021 * sizeof(uint16_t);
+  EXPECT_EQ(loaded_bytes, (*t)->totalVersionBytes());
+
+  // Unloaded again (eviction): back to one header, the endpoint array too.
+  ASSERT_TRUE((*t)->upsert(lazy, {}).isOk());
+  v = find(**t, lazy.key);
+  ASSERT_NE(nullptr, v);
+  EXPECT_EQ(0u, v->endpoint_count);
+  EXPECT_EQ(sizeof(ServiceVersion), (*t)->totalVersionBytes());
+
+  // A second service adds its own; removals take theirs away.
+  ServiceSpec other = spec("10.96.0.9", 80, 3);
+  ASSERT_TRUE((*t)->upsert(other, table(other, 251)).isOk());
+  size_t second = sizeof(ServiceVersion) + 3 * sizeof(EndpointSlot) + 251 * sizeof(uint16_t);
+  EXPECT_EQ(sizeof(ServiceVersion) + second, (*t)->totalVersionBytes());
+  ASSERT_TRUE((*t)->remove(lazy.key).isOk());
+  EXPECT_EQ(second, (*t)->totalVersionBytes());
+  ASSERT_TRUE((*t)->remove(other.key).isOk());
+  EXPECT_EQ(0u, (*t)->totalVersionBytes());
+}
+
 // Readers look services up and walk the version they got, reporting a
 // quiescent state after each lookup, while the writer replaces and removes
 // services as fast as it can. A version freed early would be seen with a
