@@ -15,8 +15,8 @@
 #include "cp/admin/admin_config.h"
 #include "cp/config_reader.h"
 #include "cp/metrics/metrics_config.h"
-#include "cp/xds/xds_config.h"
 #include "cp/service_config.h"
+#include "cp/xds/xds_config.h"
 
 namespace sluice::cp {
 
@@ -39,6 +39,8 @@ constexpr IntRange kPolls{1, kU32Max};
 constexpr IntRange kMaxSleepUs{1, 100000};
 constexpr IntRange kServicesCapacity{16, 1048576};
 constexpr IntRange kEndpointStatsCapacity{0, 16777216};
+constexpr IntRange kLazyHoldPackets{0, 65536};
+constexpr IntRange kLazyHoldMs{1, 60000};
 
 constexpr Choice<dp::LogLevel> kLogLevels[] = {
     {"error", dp::LogLevel::kError},
@@ -105,6 +107,12 @@ class Loader {
       GroupReader r(errors_, *neighbor);
       r.integer("capacity", dp.neighbor_capacity, kNeighborCapacity);
       r.integer("resolve_ms", dp.neighbor_resolve_ms, kResolveMs);
+      r.finish();
+    }
+    if (const Setting* hold = top.group("lazy_hold")) {
+      GroupReader r(errors_, *hold);
+      r.integer("packets", dp.lazy_hold, kLazyHoldPackets);
+      r.integer("timeout_ms", dp.lazy_hold_ms, kLazyHoldMs);
       r.finish();
     }
     if (const Setting* conntrack = top.group("conntrack")) {

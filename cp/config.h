@@ -45,7 +45,8 @@ Result<Config> loadConfigText(std::string_view text, const std::string& source);
 // of the VIP's family, ports 1..65535, weights 1..65535, no endpoint twice,
 // at most 65535 endpoints, a prime table_size between the endpoint count and
 // kMaglevMaxSize, affinity_timeout 1..86400 (and left at its default without
-// client-ip affinity), and for fullnat an snat address of the VIP's family.
+// client-ip affinity), for fullnat an snat address of the VIP's family, and
+// on_demand only on an xDS service with no endpoints.
 // Returns one "FIELD: reason" per problem, FIELD relative to the service
 // ("vip", "endpoints[2].port"); empty when the service is valid. Shared by
 // the config loader and the admin API; checks across services (duplicates,

@@ -31,6 +31,7 @@ std::vector<std::string> settingsNeedingRestart(const Config& next, const Config
   check(a.mbufs_per_socket == b.mbufs_per_socket, "mbufs");
   check(a.route_capacity == b.route_capacity, "route_capacity");
   check(a.tx_drain_us == b.tx_drain_us, "tx_drain_us");
+  check(a.lazy_hold == b.lazy_hold && a.lazy_hold_ms == b.lazy_hold_ms, "lazy_hold");
   check(next.admin == running.admin, "admin");
   return names;
 }

@@ -190,6 +190,17 @@ std::vector<std::string> validateService(const ServiceSpec& service,
   }
 
   size_t count = service.endpoints.size();
+  // Lazy loading is xDS's: the config file has no such setting, and a
+  // service the admin API owns has its endpoints given with it.
+  if (service.on_demand && service.source != ServiceSource::kXds) {
+    fail("on_demand", std::string("only services from xDS are loaded on demand, not ") +
+                          toString(service.source) + " ones");
+  }
+  if (service.on_demand && count != 0) {
+    fail("endpoints", std::to_string(count) +
+                          " endpoints on an on-demand service; its endpoints are loaded when "
+                          "its VIP sees a packet, and it is then published without on_demand");
+  }
   if (count > kMaxEndpoints) {
     fail("endpoints", std::to_string(count) + " endpoints; at most " +
                           std::to_string(kMaxEndpoints) + " are allowed");

@@ -134,6 +134,7 @@ TEST(ConfigTest, ReadsEverySetting) {
       .worker = R"(lcore = 3; cpu = 9; rx = ( { port = "p0"; queue = 0; } );)",
       .tail = R"(log_level = "debug"; mbufs = 4095; tx_drain_us = 50; route_capacity = 64;
                  neighbor = { capacity = 32; resolve_ms = 500; };
+                 lazy_hold = { packets = 16; timeout_ms = 250; };
                  idle = { policy = "backoff"; pause_after = 8; sleep_after = 8; max_sleep_us = 10; };
                  eal = { args = [ "--no-huge" ]; main_lcore = 2; main_cpu = 5; };)",
   });
@@ -147,6 +148,8 @@ TEST(ConfigTest, ReadsEverySetting) {
   EXPECT_EQ(dp.route_capacity, 64u);
   EXPECT_EQ(dp.neighbor_capacity, 32u);
   EXPECT_EQ(dp.neighbor_resolve_ms, 500u);
+  EXPECT_EQ(dp.lazy_hold, 16u);
+  EXPECT_EQ(dp.lazy_hold_ms, 250u);
   EXPECT_EQ(dp.idle.pause_after, 8u);
   EXPECT_EQ(dp.idle.sleep_after, 8u);
   EXPECT_EQ(dp.idle.max_sleep_us, 10u);
@@ -312,6 +315,10 @@ TEST(ConfigTest, RangesAreChecked) {
        "t.conf:7: neighbor.resolve_ms: must be 10..60000"},
       {{.tail = "neighbor = { resolve_ms = 60001; };"},
        "t.conf:7: neighbor.resolve_ms: must be 10..60000"},
+      {{.tail = "lazy_hold = { packets = 65537; };"},
+       "t.conf:7: lazy_hold.packets: must be 0..65536"},
+      {{.tail = "lazy_hold = { timeout_ms = 0; };"},
+       "t.conf:7: lazy_hold.timeout_ms: must be 1..60000"},
       {{.tail = "idle = { pause_after = 0; };"}, "t.conf:7: idle.pause_after: must be at least 1"},
       {{.tail = "idle = { max_sleep_us = 0; };"}, "t.conf:7: idle.max_sleep_us: must be 1..100000"},
       {{.tail = "idle = { max_sleep_us = 100001; };"},
@@ -913,6 +920,40 @@ TEST(ValidateServiceTest, AtMost65535Endpoints) {
             std::vector<std::string>{"endpoints: 65536 endpoints; at most 65535 are allowed"});
   service.endpoints.pop_back();
   EXPECT_TRUE(validateService(service, withSnat()).empty());
+}
+
+TEST(ValidateServiceTest, OnDemandOnlyFromXdsAndWithoutEndpoints) {
+  ServiceSpec service = webService();
+  service.endpoints.clear();
+  service.on_demand = true;
+  service.source = ServiceSource::kXds;
+  EXPECT_TRUE(validateService(service, withSnat()).empty());
+  service.source = ServiceSource::kConfig;
+  EXPECT_EQ(validateService(service, withSnat()),
+            std::vector<std::string>{
+                "on_demand: only services from xDS are loaded on demand, not config ones"});
+  service.source = ServiceSource::kApi;
+  EXPECT_EQ(validateService(service, withSnat()),
+            std::vector<std::string>{
+                "on_demand: only services from xDS are loaded on demand, not api ones"});
+  service = webService();
+  service.on_demand = true;
+  service.source = ServiceSource::kXds;
+  EXPECT_EQ(validateService(service, withSnat()),
+            std::vector<std::string>{
+                "endpoints: 2 endpoints on an on-demand service; its endpoints are loaded when "
+                "its VIP sees a packet, and it is then published without on_demand"});
+  // Loaded, the same service is an ordinary one, with or without endpoints.
+  service.on_demand = false;
+  EXPECT_TRUE(validateService(service, withSnat()).empty());
+  service.endpoints.clear();
+  EXPECT_TRUE(validateService(service, withSnat()).empty());
+}
+
+TEST(ServicesConfigTest, ConfigServicesCannotBeOnDemand) {
+  // Lazy loading is xDS's: the file has no such setting.
+  EXPECT_TRUE(hasError(oneService(std::string(kWeb) + " on_demand = true;"),
+                       "t.conf:10: services.[0].on_demand: unknown setting 'on_demand'"));
 }
 
 // --- EAL arguments ----------------------------------------------------------
