@@ -85,6 +85,9 @@ class LbTest : public ::testing::Test {
     spec.mbufs_per_socket = 4095;
     spec.conntrack.capacity = 4096;
     spec.endpoint_stats_capacity = endpoint_stats_capacity_;
+    spec.services_capacity = services_capacity_;
+    spec.lazy_hold = lazy_hold_;
+    spec.lazy_hold_ms = lazy_hold_ms_;
     spec.idle.policy = dp::IdlePolicy::kBackoff;
     auto dp = dp::Dataplane::create(spec);
     ASSERT_TRUE(dp.isOk()) << dp.status().message();
@@ -133,6 +136,9 @@ class LbTest : public ::testing::Test {
   uint64_t drops(Drop d) { return dropTotal(dp_->workerCounters(), d); }
 
   uint32_t endpoint_stats_capacity_ = 64;  // read by start()
+  uint32_t services_capacity_ = 65536;     // read by start()
+  uint32_t lazy_hold_ = 256;               // read by start()
+  uint32_t lazy_hold_ms_ = 500;            // read by start()
   std::unique_ptr<RingPort> out_, in_;
   std::unique_ptr<dp::Dataplane> dp_;
   MacAddr out_mac_, in_mac_;

@@ -356,6 +356,10 @@ void RingPort::injectChained(const Bytes& frame, size_t split) {
   if (rte_ring_enqueue(rx_.at(0), head) != 0) throw std::runtime_error("rx ring full");
 }
 
+unsigned RingPort::mbufsInUse() const {
+  return rte_mempool_in_use_count(pool_);
+}
+
 std::vector<RingPort::Sent> RingPort::collect() {
   std::vector<Sent> out;
   for (unsigned q = 0; q < tx_.size(); q++) {

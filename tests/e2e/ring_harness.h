@@ -36,6 +36,8 @@ class RingPort {
     uint64_t ol_flags;
   };
   std::vector<Sent> collect();
+  // Buffers of this port's pool (every injected frame's) not back in it.
+  unsigned mbufsInUse() const;
 
  private:
   std::string name_;
