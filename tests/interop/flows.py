@@ -17,7 +17,8 @@ and so a scenario checks that an update moved no established flow. Exits
 on SIGTERM or after --max seconds.
 
 With --short, N connections one after another instead, each a new source
-port with one request, at most --timeout (2) seconds each: one line per connection, the pod
+port with one request, at most --timeout (2) seconds each, giving up after
+5 failures in a row: one line per connection, the pod
 that answered or "error: ...". Debian's python3 standard library only.
 """
 
@@ -81,14 +82,20 @@ def run_flow(flow, host, port, interval, stop):
 
 
 def run_short(host, port, count, timeout):
+    failed = 0
     for _ in range(count):
+        if failed == 5:
+            print("error: gave up after 5 failures in a row", flush=True)
+            return
         try:
             with socket.create_connection((host, port), timeout=timeout) as sock:
                 sock.settimeout(timeout)
                 sock.sendall(f"GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
                 print(read_answer(sock, b"")[0], flush=True)
+                failed = 0
         except (OSError, ValueError) as e:
             print(f"error: {type(e).__name__}: {e}", flush=True)
+            failed += 1
 
 
 def main():

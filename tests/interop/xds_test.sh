@@ -252,6 +252,13 @@ xds_set listener "$a_listener" cluster "$(cluster_json c-a)" \
   endpoint "$(cla_json c-a "$(pod 1):8080" "$(pod 2):8080" "$(pod 3):8080")"
 state_a="$vip_a:80/tcp $(pod 1):8080/ready,$(pod 2):8080/ready,$(pod 3):8080/ready"
 expect_services "add" "$state_a" 15
+if ((failures > 0)); then
+  echo "---- the other scenarios need service A; stopping. sluiced's output:"
+  cat "$log"
+  echo "---- the management server's last log entries"
+  xds_call GET /log | jq -c '.entries[-20:][]' | cut -c1-300
+  exit 1
+fi
 short "$vip_a" 60 "$tmp/add.out"
 expect_answers "add: new connections to A" "$tmp/add.out" 60 1 2 3
 expect_acked "add"
