@@ -11,6 +11,10 @@
 //   an explicit one; Listener and Cluster responses carry the whole set;
 //   an endpoint request at the current version that names resources not yet
 //   sent gets only those (go-control-plane's partial EDS response).
+// One difference: go-control-plane's ADS snapshot cache does not answer an
+// endpoint request at all while the snapshot holds CLAs the request does not
+// name (its ADS consistency rule); this server answers with the named ones,
+// as a linear cache or a per-node snapshot would.
 
 const protos = require('./protos');
 const { typeOfUrl } = require('./store');
