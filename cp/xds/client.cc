@@ -91,6 +91,8 @@ grpc::ChannelArguments channelArguments(const XdsSpec& spec) {
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveMs);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
+  // An idle xDS stream carries no data for hours: keep pinging anyway.
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   args.SetUserAgentPrefix("sluice");
   if (spec.tls && !spec.tls->server_name.empty()) {
     args.SetSslTargetNameOverride(spec.tls->server_name);
