@@ -384,6 +384,9 @@ TEST_F(XdsClientTest, SotwReconnectSendsTheVersionsLastAccepted) {
   ASSERT_TRUE(eventually([&] {
     return handler_.connections() == std::vector<bool>{true, false, true};
   }));
+  // Losing the stream withdrew nothing: the handler saw only the three
+  // responses, so the last good tables stay in force.
+  EXPECT_EQ(handler_.updateCount(), 3u);
 }
 
 TEST_F(XdsClientTest, IdenticalRejectedResponsesAreNackedOnceEachWithoutAskingAgain) {
@@ -510,6 +513,21 @@ TEST_F(XdsClientTest, DeltaReconnectSendsInitialResourceVersionsOfWhatIsHeld) {
     EXPECT_EQ(r.node().id(), "gw-1");
     EXPECT_EQ(r.response_nonce(), "");
   }
+}
+
+TEST_F(XdsClientTest, InterestChangedWhileDisconnectedGoesOutOnTheNextStream) {
+  server_.delta.refuse(true);
+  start(spec(XdsMode::kDelta));
+  ASSERT_TRUE(eventually([&] { return metrics().reconnects >= 1; }));
+  client_->subscribe({"a", "b"});
+  client_->unsubscribe({"a"});
+  server_.delta.refuse(false);
+  auto requests = server_.delta.waitRequests(3);
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(requests[2].request.type_url(), kEndpointTypeUrl);
+  EXPECT_EQ(names(requests[2].request.resource_names_subscribe()), std::vector<std::string>{"b"});
+  EXPECT_EQ(requests[2].request.resource_names_unsubscribe_size(), 0);
+  EXPECT_EQ(requests[2].request.node().id(), "gw-1");
 }
 
 TEST_F(XdsClientTest, DeltaWrongTypeIsNackedWithoutTheHandler) {
