@@ -411,11 +411,16 @@ TEST_F(XdsClientTest, IdenticalRejectedResponsesAreNackedOnceEachWithoutAskingAg
   // Nothing unsolicited follows: one answer per response.
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_EQ(server_.sotw.requestCount(), 5u);
+  // The same version with other content is other content.
+  ASSERT_TRUE(server_.sotw.send(clusters("v2", "n-4", {"bad", "db"})));
+  ASSERT_TRUE(updatesReach(2));
+  ASSERT_EQ(server_.sotw.waitRequests(6).size(), 6u);
   // Once something is accepted, the handler judges that content afresh.
-  ASSERT_TRUE(server_.sotw.send(clusters("v3", "n-4", {"web"})));
-  ASSERT_TRUE(server_.sotw.send(clusters("v2", "n-5", {"bad"})));
-  ASSERT_TRUE(updatesReach(3));
-  EXPECT_EQ(server_.sotw.waitRequests(7).size(), 7u);
+  ASSERT_TRUE(server_.sotw.send(clusters("v3", "n-5", {"web"})));
+  ASSERT_TRUE(server_.sotw.send(clusters("v2", "n-6", {"bad"})));
+  ASSERT_TRUE(updatesReach(4));
+  EXPECT_EQ(server_.sotw.waitRequests(8).size(), 8u);
+  EXPECT_EQ(metrics().repeated_rejections, 2u);
 }
 
 TEST_F(XdsClientTest, DeltaFirstRequestsAndSubscriptionChanges) {
