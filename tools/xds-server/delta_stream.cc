@@ -97,12 +97,12 @@ void DeltaStream::respond(ResourceType type, const Snapshot& snapshot, bool alwa
     auto it = all.find(name);
     auto held = state.known.find(name);
     if (it != all.end()) {
-      if (held == state.known.end() || held->second != it->second.version) {
+      if (held == state.known.end() || held->second != it->second->version) {
         discovery::Resource* r = response.add_resources();
         r->set_name(name);
-        r->set_version(it->second.version);
-        *r->mutable_resource() = it->second.body;
-        state.known[name] = it->second.version;
+        r->set_version(it->second->version);
+        *r->mutable_resource() = it->second->body;
+        state.known[name] = it->second->version;
       }
     } else if (held == state.known.end() || !held->second.empty()) {
       response.add_removed_resources(name);

@@ -16,9 +16,10 @@ uint64_t fnv1a(uint64_t hash, const std::string& bytes) {
 }
 
 void add(ResourceMap& map, const std::string& name, const google::protobuf::Message& message) {
-  Resource& resource = map[name];
-  resource.body.PackFrom(message);
-  resource.version = contentVersion(resource.body);
+  auto resource = std::make_shared<Resource>();
+  resource->body.PackFrom(message);
+  resource->version = contentVersion(resource->body);
+  map.emplace(name, std::move(resource));
 }
 
 bool sameContent(const ResourceMap& a, const ResourceMap& b) {
@@ -26,7 +27,8 @@ bool sameContent(const ResourceMap& a, const ResourceMap& b) {
     return false;
   }
   for (auto ia = a.begin(), ib = b.begin(); ia != a.end(); ++ia, ++ib) {
-    if (ia->first != ib->first || ia->second.version != ib->second.version) {
+    if (ia->first != ib->first ||
+        (ia->second != ib->second && ia->second->version != ib->second->version)) {
       return false;
     }
   }
@@ -51,13 +53,23 @@ Result<std::shared_ptr<const Snapshot>> nextSnapshot(const Snapshot& previous,
   ResourceMap& assignments = next->resources[static_cast<size_t>(ResourceType::kEndpoint)];
   for (const ServiceSpec& service : services) {
     std::string name = resourceName(service);
-    if (listeners.count(name) != 0) {
+    auto [spec, added] = next->specs.emplace(name, nullptr);
+    if (!added) {
       return Status::error("service " + name + " is listed twice");
     }
+    next->endpoints += service.endpoints.size();
+    auto old = previous.specs.find(name);
+    if (old != previous.specs.end() && *old->second == service) {
+      spec->second = old->second;
+      for (size_t t = 0; t < kResourceTypeCount; ++t) {
+        next->resources[t].emplace(name, previous.resources[t].at(name));
+      }
+      continue;
+    }
+    spec->second = std::make_shared<const ServiceSpec>(service);
     add(listeners, name, makeListener(service));
     add(clusters, name, makeCluster(service));
     add(assignments, name, makeLoadAssignment(service));
-    next->endpoints += service.endpoints.size();
   }
   next->services = services.size();
 

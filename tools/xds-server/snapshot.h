@@ -29,8 +29,9 @@ struct Resource {
   std::string version;
 };
 
-// Sorted by name, so responses list resources in a fixed order.
-using ResourceMap = std::map<std::string, Resource>;
+// Sorted by name, so responses list resources in a fixed order. Shared
+// between snapshots while unchanged.
+using ResourceMap = std::map<std::string, std::shared_ptr<const Resource>>;
 
 struct Snapshot {
   uint64_t version = 0;  // 0: nothing set yet
@@ -38,6 +39,10 @@ struct Snapshot {
   std::array<ResourceMap, kResourceTypeCount> resources;
   size_t services = 0;
   size_t endpoints = 0;
+  // What the resources were made from, by name: the next snapshot reuses
+  // the resources of services that did not change instead of encoding them
+  // again (a one-endpoint change at 10k services encodes one service).
+  std::map<std::string, std::shared_ptr<const ServiceSpec>> specs;
 
   const ResourceMap& of(ResourceType type) const { return resources[static_cast<size_t>(type)]; }
   uint64_t versionOf(ResourceType type) const { return type_versions[static_cast<size_t>(type)]; }

@@ -65,7 +65,7 @@ void SotwStream::respond(ResourceType type, const Snapshot& snapshot, bool alway
   std::vector<std::pair<std::string, std::string>> sent;
   sent.reserve(chosen.size());
   for (const auto* entry : chosen) {
-    sent.emplace_back(entry->first, entry->second.version);
+    sent.emplace_back(entry->first, entry->second->version);
   }
   if (!always && sent == state.sent) {
     return;
@@ -77,7 +77,7 @@ void SotwStream::respond(ResourceType type, const Snapshot& snapshot, bool alway
   response.set_nonce(state.nonce);
   response.mutable_resources()->Reserve(static_cast<int>(chosen.size()));
   for (const auto* entry : chosen) {
-    *response.add_resources() = entry->second.body;
+    *response.add_resources() = entry->second->body;
   }
   state.sent = std::move(sent);
 }

@@ -222,7 +222,7 @@ TEST(XdsSnapshotTest, TypeVersionsMoveOnlyWithTheirContent) {
     ASSERT_EQ(s1.of(type).size(), 2u);
     EXPECT_EQ(s1.of(type).begin()->first, "10.96.0.10:80/tcp");  // sorted by name
   }
-  const Resource& cla = s1.of(ResourceType::kEndpoint).at("10.96.0.10:80/tcp");
+  const Resource& cla = *s1.of(ResourceType::kEndpoint).at("10.96.0.10:80/tcp");
   EXPECT_EQ(cla.body.type_url(), typeUrl(ResourceType::kEndpoint));
   EXPECT_EQ(cla.version, contentVersion(cla.body));
   EXPECT_EQ(cla.version.size(), 16u);
@@ -241,9 +241,9 @@ TEST(XdsSnapshotTest, TypeVersionsMoveOnlyWithTheirContent) {
   EXPECT_EQ((*second)->versionOf(ResourceType::kCluster), 1u);
   EXPECT_EQ((*second)->versionOf(ResourceType::kEndpoint), 2u);
   const ResourceMap& eds = (*second)->of(ResourceType::kEndpoint);
-  EXPECT_NE(eds.at("10.96.0.10:80/tcp").version, cla.version);
-  EXPECT_EQ(eds.at("[fd00::53]:53/udp").version,
-            s1.of(ResourceType::kEndpoint).at("[fd00::53]:53/udp").version);
+  EXPECT_NE(eds.at("10.96.0.10:80/tcp")->version, cla.version);
+  EXPECT_EQ(eds.at("[fd00::53]:53/udp")->version,
+            s1.of(ResourceType::kEndpoint).at("[fd00::53]:53/udp")->version);
 
   auto removed = nextSnapshot(**second, {dns()});
   ASSERT_TRUE(removed);

@@ -405,9 +405,9 @@ TEST_F(XdsServerTest, DeltaInitialSyncSendsEveryResourceWithItsVersion) {
   EXPECT_EQ(names(*r), (std::vector<std::string>{kWeb, kApi, kDns}));
   const ResourceMap& clusters = server_->snapshot()->of(ResourceType::kCluster);
   for (const discovery::Resource& resource : r->resources()) {
-    EXPECT_EQ(resource.version(), clusters.at(resource.name()).version);
+    EXPECT_EQ(resource.version(), clusters.at(resource.name())->version);
     EXPECT_EQ(resource.resource().type_url(), cds());
-    EXPECT_EQ(resource.resource().value(), clusters.at(resource.name()).body.value());
+    EXPECT_EQ(resource.resource().value(), clusters.at(resource.name())->body.value());
   }
   EXPECT_TRUE(r->removed_resources().empty());
   client->send(deltaAck(*r));
@@ -424,7 +424,7 @@ TEST_F(XdsServerTest, DeltaInitialVersionsSendOnlyWhatDiffers) {
   auto client = delta();
   discovery::DeltaDiscoveryRequest request = deltaRequest(lds());
   auto& held = *request.mutable_initial_resource_versions();
-  held[kWeb] = listeners.at(kWeb).version;         // current: not sent
+  held[kWeb] = listeners.at(kWeb)->version;        // current: not sent
   held[kDns] = "0123456789abcdef";                 // outdated: sent
   held["10.96.0.99:80/tcp"] = "feedfacefeedface";  // gone: removed
   client->send(request);
@@ -437,7 +437,7 @@ TEST_F(XdsServerTest, DeltaInitialVersionsSendOnlyWhatDiffers) {
   auto again = delta();
   discovery::DeltaDiscoveryRequest current = deltaRequest(lds());
   for (const auto& [name, resource] : listeners) {
-    (*current.mutable_initial_resource_versions())[name] = resource.version;
+    (*current.mutable_initial_resource_versions())[name] = resource->version;
   }
   again->send(current);
   auto empty = again->next();
