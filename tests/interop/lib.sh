@@ -94,6 +94,16 @@ listener_json() {
       stat_prefix: $n, cluster: $c}}]}]}'
 }
 
+# udp_listener_json NAME VIP PORT CLUSTER: UDP, a udp_proxy listener filter.
+udp_listener_json() {
+  jq -nc --arg n "$1" --arg vip "$2" --argjson port "$3" --arg c "$4" '{
+    name: $n,
+    address: {socket_address: {address: $vip, port_value: $port, protocol: "UDP"}},
+    listener_filters: [{name: "envoy.filters.udp_listener.udp_proxy", typed_config: {
+      "@type": "type.googleapis.com/envoy.extensions.filters.udp.udp_proxy.v3.UdpProxyConfig",
+      stat_prefix: $n, cluster: $c}}]}'
+}
+
 # cluster_json NAME [MAGLEV_TABLE_SIZE]: EDS over ADS, MAGLEV.
 cluster_json() {
   jq -nc --arg n "$1" --arg size "${2:-}" '{

@@ -8,8 +8,9 @@
 #   VIPs 10.9M.0.10 (A) and 10.9M.0.20 (B), port 80 -> pods' 8080     (M: 1 sotw, 2 delta)
 #
 # Scenarios, in order, on one sluiced and one server:
-#   add       Listener+Cluster+CLA for A (pods 1-3): A answers from pods 1-3
-#             only; every type ACKed; the node is the config's.
+#   add       Listener+Cluster+CLA for A (pods 1-3), and a UDP one for A:53
+#             (udp_proxy listener filter): both answer from pods 1-3 only;
+#             every type ACKed; the node is the config's.
 #   endpoints 12 long-lived connections on A, then A's CLA adds pod4 and
 #             drains pod2 (DRAINING): no held flow moves or breaks, new
 #             connections go to pods 1,3,4.
@@ -124,6 +125,14 @@ expect_services() {
 # short VIP COUNT OUT: COUNT new connections to VIP:80 from the client.
 short() {
   run_bounded 60 "$3" ip netns exec "$(topo_client_ns)" "$topo_python" "$here/flows.py" "$1:80" --short "$2"
+}
+
+# udp_queries OUT: 30 UDP queries to A:53, each from its own source port
+# (tests/netns/lb_client.py); OUT gets the answering pods.
+udp_queries() {
+  run_bounded 60 "$1.raw" ip netns exec "$(topo_client_ns)" "$topo_python" "$here/../netns/lb_client.py" \
+    udp "$vip_a" 53 30 --timeout 1
+  awk '{print $2}' "$1.raw" >"$1"
 }
 
 # expect_answers WHAT FILE COUNT POD...: all COUNT answered, by the listed
@@ -249,9 +258,12 @@ pass "sluiced running"
 echo "---- add: service A"
 a_listener=$(listener_json l-a "$vip_a" 80 c-a)
 xds_set listener "$a_listener" cluster "$(cluster_json c-a)" \
-  endpoint "$(cla_json c-a "$(pod 1):8080" "$(pod 2):8080" "$(pod 3):8080")"
+  endpoint "$(cla_json c-a "$(pod 1):8080" "$(pod 2):8080" "$(pod 3):8080")" \
+  listener "$(udp_listener_json l-u "$vip_a" 53 c-u)" cluster "$(cluster_json c-u)" \
+  endpoint "$(cla_json c-u "$(pod 1):5353" "$(pod 2):5353" "$(pod 3):5353")"
+state_u="$vip_a:53/udp $(pod 1):5353/ready,$(pod 2):5353/ready,$(pod 3):5353/ready"
 state_a="$vip_a:80/tcp $(pod 1):8080/ready,$(pod 2):8080/ready,$(pod 3):8080/ready"
-expect_services "add" "$state_a" 15
+expect_services "add" "$state_u"$'\n'"$state_a" 15
 if ((failures > 0)); then
   echo "---- the other scenarios need service A; stopping. sluiced's output:"
   cat "$log"
@@ -261,6 +273,8 @@ if ((failures > 0)); then
 fi
 short "$vip_a" 60 "$tmp/add.out"
 expect_answers "add: new connections to A" "$tmp/add.out" 60 1 2 3
+udp_queries "$tmp/udp.out"
+expect_answers "add: UDP queries to A:53" "$tmp/udp.out" 30 1 2 3
 expect_acked "add"
 node=$(jq -rs '[.[] | select(.dir == "req" and .node != null)][0].node | "\(.id)/\(.cluster)"' "$tmp/xds.log")
 if [[ $node == "gw-$mode/sluice" ]]; then pass "add: node $node"; else fail "add: node $node, want gw-$mode/sluice"; fi
@@ -276,7 +290,7 @@ sleep 0.5
 hold_check "endpoints: before the update"
 xds_set endpoint "$(cla_json c-a "$(pod 1):8080" "$(pod 2):8080:DRAINING" "$(pod 3):8080" "$(pod 4):8080")"
 state_a="$vip_a:80/tcp $(pod 1):8080/ready,$(pod 2):8080/terminating,$(pod 3):8080/ready,$(pod 4):8080/ready"
-expect_services "endpoints" "$state_a" 10
+expect_services "endpoints" "$state_u"$'\n'"$state_a" 10
 sleep 0.5
 hold_check "endpoints: held flows after the update"
 short "$vip_a" 60 "$tmp/ep.out"
@@ -287,7 +301,7 @@ echo "---- unrelated: service B added and removed"
 xds_set listener "$(listener_json l-b "$vip_b" 80 c-b)" cluster "$(cluster_json c-b)" \
   endpoint "$(cla_json c-b "$(pod 4):8080")"
 state_b="$vip_b:80/tcp $(pod 4):8080/ready"
-expect_services "unrelated: B added, A unchanged" "$state_a"$'\n'"$state_b" 10
+expect_services "unrelated: B added, A unchanged" "$state_u"$'\n'"$state_a"$'\n'"$state_b" 10
 short "$vip_b" 20 "$tmp/b.out"
 expect_answers "unrelated: B" "$tmp/b.out" 20 4
 hold_check "unrelated: held flows on A after B was added"
@@ -295,7 +309,7 @@ short "$vip_a" 30 "$tmp/a2.out"
 expect_answers "unrelated: A after B was added" "$tmp/a2.out" 30 1 3 4
 expect_acked "unrelated: B added"
 xds_remove listener l-b cluster c-b endpoint c-b
-expect_services "unrelated: B removed, A unchanged" "$state_a" 10
+expect_services "unrelated: B removed, A unchanged" "$state_u"$'\n'"$state_a" 10
 expect_silent "unrelated: B removed" "$vip_b"
 hold_check "unrelated: held flows on A after B was removed"
 expect_acked "unrelated: B removed"
@@ -307,7 +321,7 @@ expect_nack "nack: Listener address not-an-ip" listener "$accepted"
 short "$vip_a" 20 "$tmp/nack.out"
 expect_answers "nack: A keeps forwarding" "$tmp/nack.out" 20 1 3 4
 hold_check "nack: held flows"
-expect_services "nack: nothing applied" "$state_a" 5
+expect_services "nack: nothing applied" "$state_u"$'\n'"$state_a" 5
 xds_remove listener l-bad
 expect_acked "nack: the bad Listener removed"
 accepted=$(acked_version "$tmp/xds.log" cluster)
@@ -322,7 +336,7 @@ short "$vip_a" 20 "$tmp/nack2.out"
 expect_answers "nack: A keeps forwarding" "$tmp/nack2.out" 20 1 3 4
 xds_remove cluster c-bad endpoint c-bad
 expect_acked "nack: the bad Cluster removed"
-expect_services "nack: A unchanged" "$state_a" 5
+expect_services "nack: A unchanged" "$state_u"$'\n'"$state_a" 5
 
 echo "---- unknown: fields the subset does not define"
 options='{"extras": true, "raw_unknown": true}'
@@ -338,7 +352,7 @@ if [[ -z $late_nacks ]]; then
 else
   fail "unknown: NACKed: $(head -n 2 <<<"$late_nacks")"
 fi
-expect_services "unknown: A unchanged" "$state_a" 5
+expect_services "unknown: A unchanged" "$state_u"$'\n'"$state_a" 5
 hold_check "unknown: held flows"
 short "$vip_a" 20 "$tmp/unknown.out"
 expect_answers "unknown: A" "$tmp/unknown.out" 20 1 3 4
@@ -354,6 +368,8 @@ pass "server killed"
 sleep 1
 short "$vip_a" 20 "$tmp/down.out"
 expect_answers "restart: A while the server is down" "$tmp/down.out" 20 1 3 4
+udp_queries "$tmp/down-udp.out"
+expect_answers "restart: UDP to A:53 while the server is down" "$tmp/down-udp.out" 30 1 2 3
 hold_check "restart: held flows while the server is down"
 if sluiced_wait_line "$log" 'xds: lost' "$sluiced_pid" 5; then
   pass "restart: $(grep 'xds: lost' "$log" | tail -n 1)"
@@ -380,7 +396,7 @@ for type in "${xds_types[@]}"; do
 done
 xds_set listener "$(listener_json l-b "$vip_b" 80 c-b)" cluster "$(cluster_json c-b)" \
   endpoint "$(cla_json c-b "$(pod 4):8080")"
-expect_services "restart: a change after the restart converges" "$state_a"$'\n'"$state_b" 15
+expect_services "restart: a change after the restart converges" "$state_u"$'\n'"$state_a"$'\n'"$state_b" 15
 short "$vip_b" 20 "$tmp/b2.out"
 expect_answers "restart: B again" "$tmp/b2.out" 20 4
 hold_check "restart: held flows after the restart"
@@ -390,9 +406,15 @@ echo "---- remove: service A"
 kill -TERM "$hold_pid" 2>/dev/null
 wait "$hold_pid" 2>/dev/null
 hold_pid=""
-xds_remove listener l-a cluster c-a endpoint c-a
+xds_remove listener l-a cluster c-a endpoint c-a listener l-u cluster c-u endpoint c-u
 expect_services "remove: only B left" "$state_b" 10
 expect_silent "remove: A" "$vip_a"
+udp_queries "$tmp/gone-udp.out"
+if grep -qE 'pod[0-9]' "$tmp/gone-udp.out"; then
+  fail "remove: A:53/udp still answers: $(grep -cE 'pod[0-9]' "$tmp/gone-udp.out") of 30"
+else
+  pass "remove: A:53/udp answers no query"
+fi
 expect_acked "remove"
 
 echo "---- SIGTERM"
