@@ -16,6 +16,7 @@
 #include "cp/metrics/telemetry.h"
 #include "cp/publisher.h"
 #include "cp/reload.h"
+#include "cp/xds/agent.h"
 #include "dp/api/dataplane.h"
 #include "dp/api/eal.h"
 
@@ -215,6 +216,18 @@ int run(const Config& config, const Options& opts, const char* argv0) {
         std::printf("\n");
       }
     }
+    std::unique_ptr<xds::XdsAgent> xds_agent;
+    if (started && config.xds) {
+      auto agent = xds::XdsAgent::start(*config.xds, config.dataplane, publisher, control);
+      started = agent ? Status::ok() : agent.status();
+      if (agent) {
+        xds_agent = std::move(*agent);
+        std::printf("sluiced: xds client for %s (%s%s), node %s\n", config.xds->server.c_str(),
+                    config.xds->mode == xds::XdsMode::kDelta ? "delta" : "sotw",
+                    config.xds->lazy ? ", lazy" : "", config.xds->node.id.c_str());
+        backend.setXdsStats([&xds_agent] { return xds_agent->stats(); });
+      }
+    }
     metrics::SnapshotSource snapshots = [&] {
       return metrics::gather(control, backend, kGatherTimeout);
     };
@@ -246,6 +259,7 @@ int run(const Config& config, const Options& opts, const char* argv0) {
           reload(opts, config, publisher);
         }
         plane.pollControl();
+        if (xds_agent) xds_agent->poll(plane);
         if (opts.stats_interval_s != 0 && std::chrono::steady_clock::now() >= next_stats) {
           printCounters(plane, "-- counters");
           next_stats = std::chrono::steady_clock::now() + interval;
@@ -255,6 +269,7 @@ int run(const Config& config, const Options& opts, const char* argv0) {
       std::printf("sluiced: stopping\n");
       // Fails what other threads still wait for, so that servers can stop.
       control.close();
+      if (xds_agent) xds_agent->stop();
       metrics::closeTelemetry();
       if (metrics_server) metrics_server->stop();
       if (admin_server) admin_server->stop();

@@ -31,6 +31,12 @@ class DataplaneBackend : public AdminBackend {
     return plane_.listFlows(filter, limit);
   }
 
+  std::optional<xds::XdsStats> xdsStats() const override {
+    return xds_stats_ ? std::optional(xds_stats_()) : std::nullopt;
+  }
+  // Where xdsStats() comes from, once sluiced runs an xDS client.
+  void setXdsStats(std::function<xds::XdsStats()> stats) { xds_stats_ = std::move(stats); }
+
   // When the workers started, for busy shares; set after launch().
   void markLaunched() { launched_ = std::chrono::steady_clock::now(); }
 
@@ -40,6 +46,7 @@ class DataplaneBackend : public AdminBackend {
   const dp::Dataplane& plane_;
   std::function<Result<Config>()> load_;
   ServiceEditor editor_;
+  std::function<xds::XdsStats()> xds_stats_;
   std::chrono::steady_clock::time_point launched_ = std::chrono::steady_clock::now();
 };
 
