@@ -79,53 +79,74 @@ void DeltaStream::onRequest(const discovery::DeltaDiscoveryRequest& request,
 
 void DeltaStream::onSnapshot(const Snapshot& snapshot, DeltaOutput& out) {
   for (ResourceType type : kResourceTypes) {
-    if (types_[static_cast<size_t>(type)].subscribed) {
-      respond(type, snapshot, false, out);
+    TypeState& state = types_[static_cast<size_t>(type)];
+    if (!state.subscribed || state.synced == snapshot.version) {
+      continue;
     }
+    if (state.synced + 1 != snapshot.version) {
+      respond(type, snapshot, false, out);
+      continue;
+    }
+    // In sync with the snapshot before: only what it changed can differ.
+    state.synced = snapshot.version;
+    const ResourceMap& all = snapshot.of(type);
+    discovery::DeltaDiscoveryResponse response;
+    for (const std::string& name : snapshot.changedOf(type)) {
+      if (state.wildcard || state.names.count(name) != 0) {
+        consider(state, all, name, response);
+      }
+    }
+    send(type, snapshot, false, response, out);
+  }
+}
+
+void DeltaStream::consider(TypeState& state, const ResourceMap& all, const std::string& name,
+                           discovery::DeltaDiscoveryResponse& response) {
+  auto it = all.find(name);
+  auto held = state.known.find(name);
+  if (it != all.end()) {
+    if (held == state.known.end() || held->second != it->second->version) {
+      discovery::Resource* r = response.add_resources();
+      r->set_name(name);
+      r->set_version(it->second->version);
+      *r->mutable_resource() = it->second->body;
+      state.known[name] = it->second->version;
+    }
+    return;
+  }
+  bool by_name = state.names.count(name) != 0;
+  if (held == state.known.end() ? by_name : !held->second.empty()) {
+    response.add_removed_resources(name);
+  }
+  if (by_name) {
+    state.known[name] = "";
+  } else if (held != state.known.end()) {
+    state.known.erase(held);
   }
 }
 
 void DeltaStream::respond(ResourceType type, const Snapshot& snapshot, bool always,
                           DeltaOutput& out) {
   TypeState& state = types_[static_cast<size_t>(type)];
+  state.synced = snapshot.version;
   const ResourceMap& all = snapshot.of(type);
   discovery::DeltaDiscoveryResponse response;
-
-  // A name the client is interested in: sent when its version differs,
-  // reported removed when it does not exist and the client may not know.
-  auto consider = [&](const std::string& name) {
-    auto it = all.find(name);
-    auto held = state.known.find(name);
-    if (it != all.end()) {
-      if (held == state.known.end() || held->second != it->second->version) {
-        discovery::Resource* r = response.add_resources();
-        r->set_name(name);
-        r->set_version(it->second->version);
-        *r->mutable_resource() = it->second->body;
-        state.known[name] = it->second->version;
-      }
-    } else if (held == state.known.end() || !held->second.empty()) {
-      response.add_removed_resources(name);
-      state.known[name] = "";
-    }
-  };
-
   if (state.wildcard) {
     for (const auto& entry : all) {
-      consider(entry.first);
+      consider(state, all, entry.first, response);
     }
   }
   for (const std::string& name : state.names) {
     if (!state.wildcard || all.count(name) == 0) {
-      consider(name);
+      consider(state, all, name, response);
     }
   }
   // What the client holds beyond those: gone from the wildcard's set, or no
   // longer of interest (it dropped those itself when it unsubscribed).
   for (auto held = state.known.begin(); held != state.known.end();) {
-    bool explicit_name = state.names.count(held->first) != 0;
+    bool by_name = state.names.count(held->first) != 0;
     bool listed = state.wildcard && all.count(held->first) != 0;
-    if (explicit_name || listed) {
+    if (by_name || listed) {
       ++held;
       continue;
     }
@@ -134,10 +155,15 @@ void DeltaStream::respond(ResourceType type, const Snapshot& snapshot, bool alwa
     }
     held = state.known.erase(held);
   }
+  send(type, snapshot, always, response, out);
+}
 
+void DeltaStream::send(ResourceType type, const Snapshot& snapshot, bool always,
+                       discovery::DeltaDiscoveryResponse& response, DeltaOutput& out) {
   if (!always && response.resources_size() == 0 && response.removed_resources_size() == 0) {
     return;
   }
+  TypeState& state = types_[static_cast<size_t>(type)];
   uint64_t nonce = nextNonce();
   response.set_system_version_info(std::to_string(snapshot.version));
   response.set_type_url(typeUrl(type));

@@ -50,9 +50,20 @@ class DeltaStream : public StreamBase {
     std::map<std::string, std::string> known;
     // Responses not yet ACKed or NACKed: nonce -> snapshot version.
     std::map<uint64_t, uint64_t> pending;
+    // The snapshot version the client was last brought up to date with.
+    uint64_t synced = 0;
   };
 
+  // Brings the client up to date with every resource it is interested in;
+  // with `always`, answers even when nothing differs.
   void respond(ResourceType type, const Snapshot& snapshot, bool always, DeltaOutput& out);
+  // Adds `name` to `response` when the client's version differs, or to its
+  // removed_resources when it does not exist and the client holds it or
+  // asked for it by name (told once).
+  void consider(TypeState& state, const ResourceMap& all, const std::string& name,
+                envoy::service::discovery::v3::DeltaDiscoveryResponse& response);
+  void send(ResourceType type, const Snapshot& snapshot, bool always,
+            envoy::service::discovery::v3::DeltaDiscoveryResponse& response, DeltaOutput& out);
   void ackOrNack(ResourceType type,
                  const envoy::service::discovery::v3::DeltaDiscoveryRequest& request,
                  DeltaOutput& out);

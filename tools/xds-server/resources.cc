@@ -1,6 +1,7 @@
 #include "tools/xds-server/resources.h"
 
 #include <array>
+#include <charconv>
 
 #include <google/protobuf/any.pb.h>
 #include <google/protobuf/unknown_field_set.h>
@@ -121,7 +122,25 @@ const char* shortName(ResourceType type) {
 }
 
 std::string resourceName(const ServiceSpec& service) {
-  return service.key.toString();
+  const ServiceKey& key = service.key;
+  if (!key.vip.isV4()) {
+    return key.toString();
+  }
+  // ServiceKey::toString's text, without inet_ntop's sprintf: a snapshot
+  // names every service each time the services change.
+  std::string name;
+  name.reserve(sizeof("255.255.255.255:65535/tcp"));
+  char digits[8];
+  auto append = [&](unsigned value, char after) {
+    name.append(digits, std::to_chars(digits, digits + sizeof(digits), value).ptr);
+    name += after;
+  };
+  for (size_t i = 0; i < 4; ++i) {
+    append(key.vip.bytes[i], i < 3 ? '.' : ':');
+  }
+  append(key.port, '/');
+  name += toString(key.proto);
+  return name;
 }
 
 listener::Listener makeListener(const ServiceSpec& service) {

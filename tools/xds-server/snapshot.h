@@ -37,6 +37,10 @@ struct Snapshot {
   uint64_t version = 0;  // 0: nothing set yet
   std::array<uint64_t, kResourceTypeCount> type_versions{};
   std::array<ResourceMap, kResourceTypeCount> resources;
+  // Per type, the names added, changed or removed since the snapshot
+  // before this one (version - 1), sorted: a stream in sync with that one
+  // looks at these alone instead of diffing every resource.
+  std::array<std::vector<std::string>, kResourceTypeCount> changed;
   size_t services = 0;
   size_t endpoints = 0;
   // What the resources were made from, by name: the next snapshot reuses
@@ -46,6 +50,9 @@ struct Snapshot {
 
   const ResourceMap& of(ResourceType type) const { return resources[static_cast<size_t>(type)]; }
   uint64_t versionOf(ResourceType type) const { return type_versions[static_cast<size_t>(type)]; }
+  const std::vector<std::string>& changedOf(ResourceType type) const {
+    return changed[static_cast<size_t>(type)];
+  }
 };
 
 // The snapshot of `services` that follows `previous`. Refuses two services

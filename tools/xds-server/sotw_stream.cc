@@ -1,5 +1,7 @@
 #include "tools/xds-server/sotw_stream.h"
 
+#include <algorithm>
+
 namespace sluice::xds_server {
 
 namespace discovery = envoy::service::discovery::v3;
@@ -39,15 +41,30 @@ void SotwStream::onRequest(const discovery::DiscoveryRequest& request, const Sna
 
 void SotwStream::onSnapshot(const Snapshot& snapshot, SotwOutput& out) {
   for (ResourceType type : kResourceTypes) {
-    if (types_[static_cast<size_t>(type)].subscribed) {
-      respond(type, snapshot, false, out);
+    TypeState& state = types_[static_cast<size_t>(type)];
+    if (!state.subscribed || state.synced == snapshot.version) {
+      continue;
     }
+    // In sync with the snapshot before: nothing to send unless it changed
+    // a resource this client asked for.
+    const std::vector<std::string>& changed = snapshot.changedOf(type);
+    bool touched = state.wildcard
+                       ? !changed.empty()
+                       : std::any_of(changed.begin(), changed.end(), [&](const std::string& name) {
+                           return state.names.count(name) != 0;
+                         });
+    if (state.synced + 1 == snapshot.version && !touched) {
+      state.synced = snapshot.version;
+      continue;
+    }
+    respond(type, snapshot, false, out);
   }
 }
 
 void SotwStream::respond(ResourceType type, const Snapshot& snapshot, bool always,
                          SotwOutput& out) {
   TypeState& state = types_[static_cast<size_t>(type)];
+  state.synced = snapshot.version;
   const ResourceMap& all = snapshot.of(type);
   std::vector<const ResourceMap::value_type*> chosen;
   if (state.wildcard) {

@@ -46,6 +46,8 @@ class SotwStream : public StreamBase {
     std::string nonce;  // of the last response
     // (name, version) of each resource in the last response.
     std::vector<std::pair<std::string, std::string>> sent;
+    // The snapshot version the client was last brought up to date with.
+    uint64_t synced = 0;
   };
 
   void respond(ResourceType type, const Snapshot& snapshot, bool always, SotwOutput& out);

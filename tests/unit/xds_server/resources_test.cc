@@ -94,6 +94,19 @@ TEST(XdsResourcesTest, TypeUrlsAreUpstreams) {
   EXPECT_FALSE(resourceTypeOf("type.googleapis.com/envoy.config.route.v3.RouteConfiguration"));
 }
 
+TEST(XdsResourcesTest, NamesAreServiceKeys) {
+  for (const char* vip :
+       {"10.96.0.10", "0.0.0.1", "255.255.255.255", "192.168.100.7", "fd00::53"}) {
+    for (uint16_t port : {1, 53, 8080, 65535}) {
+      for (Proto proto : {Proto::kTcp, Proto::kUdp}) {
+        ServiceSpec s;
+        s.key = {*IpAddr::parse(vip), port, proto};
+        EXPECT_EQ(resourceName(s), s.key.toString());
+      }
+    }
+  }
+}
+
 TEST(XdsResourcesTest, TcpListenerPointsAtTheClusterWithSourceIpHash) {
   listener::Listener l = makeListener(web());
   EXPECT_EQ(l.name(), "10.96.0.10:80/tcp");
