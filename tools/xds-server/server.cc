@@ -198,6 +198,7 @@ grpc::Status serve(Hub& hub, grpc::ServerContext* context,
   Machine machine(id);
   std::shared_ptr<const Snapshot> seen;
   grpc::Status status = grpc::Status::OK;
+  std::string why_closed;
   while (true) {
     std::deque<Request> requests;
     bool reading_done = false;
@@ -234,6 +235,9 @@ grpc::Status serve(Hub& hub, grpc::ServerContext* context,
       }
     }
     if (!written) {
+      why_closed =
+          "a response could not be sent (the client went away, or it is larger than "
+          "the send limit)";
       status = grpc::Status::CANCELLED;
       break;
     }
@@ -257,6 +261,7 @@ grpc::Status serve(Hub& hub, grpc::ServerContext* context,
   closed.stream = id;
   closed.delta = delta;
   closed.node = machine.node();
+  closed.detail = why_closed;
   hub.report(closed);
   return status;
 }

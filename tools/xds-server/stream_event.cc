@@ -10,7 +10,7 @@ std::string describe(const StreamEvent& event) {
     case StreamEvent::Kind::kOpened:
       return line + "opened";
     case StreamEvent::Kind::kClosed:
-      return line + "closed";
+      return line + "closed" + (event.detail.empty() ? "" : ": " + event.detail);
     case StreamEvent::Kind::kAck:
       return line + "ACK " + shortName(event.type) + " version " + event.version + " nonce " +
              event.nonce;

@@ -24,7 +24,7 @@ struct StreamEvent {
   // (its request's version_info); delta, the version of the response it
   // refused.
   std::string version;
-  std::string detail;  // NACK: error_detail.message
+  std::string detail;  // NACK: error_detail.message; kClosed: why, when not by the client
 };
 
 // One log line without a newline: "stream 2 (sotw, node gw-1): ACK lds version 3 nonce 7".

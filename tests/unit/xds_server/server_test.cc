@@ -130,9 +130,10 @@ class XdsServerTest : public ::testing::Test {
   void SetUp() override { startOn("127.0.0.1:0"); }
   void TearDown() override { server_->stop(); }
 
-  void startOn(const std::string& listen) {
+  void startOn(const std::string& listen, uint32_t max_send_bytes = 0) {
     ServerOptions options;
     options.listen = listen;
+    options.max_send_bytes = max_send_bytes;
     auto started = XdsServer::start(options, [this](const StreamEvent& e) {
       std::lock_guard lock(mu_);
       events_.push_back(e);
@@ -559,6 +560,21 @@ TEST_F(XdsServerTest, StopEndsOpenStreams) {
   ASSERT_TRUE(closed);
   EXPECT_EQ(closed->node, "gw-delta");
   EXPECT_FALSE(client->next(1s));
+}
+
+TEST_F(XdsServerTest, ResponseOverTheSendLimitEndsTheStream) {
+  server_->stop();
+  startOn("127.0.0.1:0", 200);  // three listeners are about 600 bytes
+  auto client = sotw();
+  client->send(sotwRequest(eds(), {kDns}));
+  auto small = client->next();
+  ASSERT_TRUE(small);
+  EXPECT_EQ(small->resources_size(), 1);
+  client->send(sotwRequest(lds()));
+  EXPECT_FALSE(client->next(2s));
+  auto closed = waitEvent(StreamEvent::Kind::kClosed);
+  ASSERT_TRUE(closed);
+  EXPECT_NE(closed->detail.find("could not be sent"), std::string::npos) << closed->detail;
 }
 
 TEST_F(XdsServerTest, ServesOnAUnixSocket) {
