@@ -316,6 +316,47 @@ TEST_F(LazyTest, EstablishedFlowsOfOtherServicesKeepGoing) {
   expectNoLeak();
 }
 
+TEST_F(LazyTest, TwoWorkersEachHoldTheirOwnAndTheMissIsReportedOnce) {
+  start(2);
+  const Family4or6 f = v4();
+  publish(onDemand(f, Proto::kUdp));
+  publish(onDemand(f, Proto::kTcp));
+  // fullnat UDP: each worker keeps what it received. TCP is loaded as dnat
+  // below, but while on demand it also waits where it arrived.
+  out_->inject(first(f, Proto::kUdp, 40000), 0);
+  out_->inject(first(f, Proto::kUdp, 40001), 1);
+  out_->inject(first(f, Proto::kTcp, 40002), 0);
+  out_->inject(first(f, Proto::kTcp, 40003), 1);
+  step();
+  auto workers = dp_->workerCounters();
+  ASSERT_EQ(2u, workers.size());
+  for (const auto& w : workers) {
+    EXPECT_EQ(2u, w.events[static_cast<size_t>(WorkerEvent::lazy_held)]);
+    EXPECT_EQ(2u, w.events[static_cast<size_t>(WorkerEvent::lazy_miss_posted)]);
+  }
+  EXPECT_EQ((std::set<std::string>{onDemand(f, Proto::kUdp).key.toString(),
+                                   onDemand(f, Proto::kTcp).key.toString()}),
+            misses());
+  publish(loaded(f, Proto::kUdp, ForwardMode::kFullNat));
+  publish(loaded(f, Proto::kTcp, ForwardMode::kDnat));
+  Out o = step();
+  ASSERT_EQ(4u, o.in.size());
+  for (const auto& s : o.in) {
+    Decoded d = decode(s.frame);
+    if (d.proto == 17) {
+      // The SNAT port names the worker that made the flow.
+      EXPECT_EQ(s.queue, d.sport % 2u);
+    } else {
+      EXPECT_EQ(f.client, d.src);
+    }
+  }
+  // A dnat flow lives with its client's owner: one of the TCP packets was
+  // handed over on its release.
+  EXPECT_EQ(1u, event(WorkerEvent::handoffs));
+  EXPECT_EQ(4u, event(WorkerEvent::flows_created));
+  expectNoLeak();
+}
+
 TEST_F(LazyTest, OnDemandServicesCostOneVersionHeaderEach) {
   start();
   const Family4or6 f = v4();
