@@ -6,7 +6,10 @@
 # rewrite that makes no new version, a bad file that prints its errors and
 # keeps the old snapshot (and a good one after it that makes the next
 # version), SIGTERM stopping it with exit 0 and the socket removed. A second
-# run on 127.0.0.1 port 0 prints the port it picked.
+# run on 127.0.0.1 port 0 prints the port it picked. With node and
+# tests/interop's npm packages, a client on the full upstream Envoy protos
+# (xds_client.js) checks what it decodes, and the ACK and NACK lines
+# sluice-xds prints for it.
 #
 # Usage: xds_server_test.sh SLUICE_XDS. Needs neither root nor DPDK.
 set -uo pipefail
@@ -98,6 +101,23 @@ if [[ -S $socket ]]; then
   pass "socket $socket is there"
 else
   fail "no socket at $socket"
+fi
+
+# A client on the full upstream protos (tests/interop's npm packages):
+# what it decodes, and sluice-xds's lines for its ACKs and NACK.
+if ! command -v node >/dev/null || [[ ! -d $here/../interop/node_modules/@grpc/grpc-js-xds ]]; then
+  echo "skip: upstream-proto client: needs node and tests/interop's npm packages (tools/install-deps)"
+else
+  timeout 30 node "$here/xds_client.js" "unix:$socket" 10.96.0.10:80/tcp 2 10.96.0.53:53/udp \
+    >"$tmp/client.out" 2>&1
+  count_verdicts "$tmp/client.out"
+  expect_line "^sluice-xds: stream 1 \(sotw, node cli-node\): opened$" "stream opened"
+  expect_line "^sluice-xds: stream 1 \(sotw, node cli-node\): ACK lds version 1 nonce 1$" "ACK line"
+  expect_line "^sluice-xds: stream 1 \(sotw, node cli-node\): NACK cds nonce 2 \(keeps no version\): cli test refuses this$" \
+    "NACK line"
+  expect_line "^sluice-xds: stream 2 \(delta, node cli-node\): ACK eds version 1 nonce 1$" \
+    "delta ACK line"
+  expect_line "^sluice-xds: stream 2 \(delta, node cli-node\): closed$" "stream closed"
 fi
 
 write_services 3

@@ -16,8 +16,10 @@ std::string describe(const StreamEvent& event) {
              event.nonce;
     case StreamEvent::Kind::kNack:
       return line + "NACK " + shortName(event.type) + " nonce " + event.nonce +
-             (event.delta ? " (refused version " : " (keeps version ") + event.version +
-             "): " + event.detail;
+             (event.delta             ? " (refused version " + event.version + ")"
+              : event.version.empty() ? " (keeps no version)"
+                                      : " (keeps version " + event.version + ")") +
+             ": " + event.detail;
   }
   return line;
 }

@@ -337,7 +337,7 @@ TEST_F(XdsServerTest, SotwNackIsRecordedWithItsReason) {
   EXPECT_EQ(nacked->detail, "cluster 10.96.0.10:80/tcp: bad lb_policy");
   EXPECT_EQ(describe(*nacked), "stream " + std::to_string(nacked->stream) +
                                    " (sotw, node gw-test): NACK cds nonce " + r->nonce() +
-                                   " (keeps version ): cluster 10.96.0.10:80/tcp: bad lb_policy");
+                                   " (keeps no version): cluster 10.96.0.10:80/tcp: bad lb_policy");
   EXPECT_TRUE(client->quiet());
 }
 
