@@ -374,13 +374,16 @@ Result<ListenerInfo> translateListener(const listener::Listener& l,
     return filters.status().withContext(prefix);
   }
   std::vector<std::string> local;
-  Status s = readListenerFilters(*filters, udp, out, local);
-  if (s && !udp) {
-    s = readFilterChains(l, out);
-  } else if (s && (l.filter_chains_size() != 0 || l.has_default_filter_chain())) {
+  Status s = Status::ok();
+  if (udp && (l.filter_chains_size() != 0 || l.has_default_filter_chain())) {
     s = Status::error(
         "filter chains on a UDP listener are not supported (its udp_proxy is a "
         "listener filter)");
+  } else {
+    s = readListenerFilters(*filters, udp, out, local);
+  }
+  if (s && !udp) {
+    s = readFilterChains(l, out);
   }
   if (!s) {
     return s.withContext(prefix);
