@@ -33,6 +33,7 @@ namespace {
 // 4 MiB receive limit.
 constexpr int kMaxReceiveBytes = 64 << 20;
 constexpr auto kShutdownGrace = std::chrono::seconds(2);
+constexpr int kMinPingIntervalMs = 10 * 1000;
 
 // What a stream's thread waits on: requests from its reader thread, a new
 // snapshot, the end of the client's requests, or the server stopping.
@@ -320,6 +321,13 @@ Result<std::unique_ptr<XdsServer>> XdsServer::start(const ServerOptions& options
   int port = 0;
   builder.AddListeningPort(options.listen, *creds, unix_socket ? nullptr : &port);
   builder.SetMaxReceiveMessageSize(kMaxReceiveBytes);
+  // An ADS stream is idle for hours between changes, and clients keep it
+  // alive with pings (sluiced's every 5 min). gRPC's default refuses pings
+  // without data more often than that and drops the connection after two;
+  // a management server should take them.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                             kMinPingIntervalMs);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   if (options.max_send_bytes != 0) {
     builder.SetMaxSendMessageSize(static_cast<int>(options.max_send_bytes));
   }
