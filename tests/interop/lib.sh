@@ -134,9 +134,9 @@ xds_types=(listener cluster endpoint)
 acked_version() {
   jq -rs --arg t "$2" '
     [.[] | select(.type == $t)] as $e
-    | [$e[] | select(.dir == "resp") | . as $r
-        | select(any($e[]; .dir == "req" and .stream == $r.stream and .seq > $r.seq
-                     and .response_nonce == $r.nonce and .error_detail == null))]
+    | ([$e[] | select(.dir == "req" and .error_detail == null) | "\(.stream)/\(.response_nonce)"]
+       | INDEX(.)) as $acks
+    | [$e[] | select(.dir == "resp" and $acks["\(.stream)/\(.nonce)"] != null)]
     | last // empty
     | if .proto == "sotw" then .version_info else (.resources | tojson) end' "$1"
 }
@@ -154,9 +154,10 @@ resume_state() {
     [.[] | select(.type == $t and .proto == "delta")] as $e
     | ([$e[] | .stream] | max) as $s
     | [$e[] | select(.stream == $s)] as $e
+    | ([$e[] | select(.dir == "req" and .error_detail != null) | .response_nonce] | INDEX(.)) as $nacked
     | reduce ($e[] | select(.dir == "resp")) as $r ({};
-        if any($e[]; .dir == "req" and .response_nonce == $r.nonce and .error_detail != null)
-        then . else (. + $r.resources | delpaths([$r.removed[] | [.]])) end)' "$1"
+        if $nacked[$r.nonce] != null then .
+        else (. + $r.resources | delpaths([$r.removed[] | [.]])) end)' "$1"
 }
 
 # wait_request TYPE SECONDS: waits for the first TYPE request in the
@@ -175,10 +176,10 @@ wait_request() {
   return 1
 }
 
-# nacks LOG TYPE: the NACKs of TYPE, one JSON line each:
-# {version_info, message, nonce}.
+# nacks LOG TYPE [SINCE]: the NACKs of TYPE (from log entry SINCE on), one
+# JSON line each: {version_info, message, nonce}.
 nacks() {
-  jq -c --arg t "$2" 'select(.type == $t and .dir == "req" and .error_detail != null)
+  jq -c --arg t "$2" --argjson s "${3:-0}" 'select(.seq >= $s and .type == $t and .dir == "req" and .error_detail != null)
     | {version_info, message: (.error_detail.message // ""), nonce: .response_nonce}' "$1"
 }
 
@@ -201,12 +202,16 @@ wait_acked() {
   return 1
 }
 
-# wait_nack TYPE SECONDS: waits for a TYPE NACK; leaves the log in $tmp/xds.log.
+# xds_log_next: the number the server's next log entry will have.
+xds_log_next() { xds_call GET "/log?since=1000000000" | jq '.next'; }
+
+# wait_nack TYPE SECONDS [SINCE]: waits for a TYPE NACK (from log entry
+# SINCE on); leaves the log in $tmp/xds.log.
 wait_nack() {
   local deadline=$((SECONDS + $2))
   while ((SECONDS < deadline)); do
     xds_log "$tmp/xds.log"
-    [[ -n $(nacks "$tmp/xds.log" "$1") ]] && return 0
+    [[ -n $(nacks "$tmp/xds.log" "$1" "${3:-0}") ]] && return 0
     sleep 0.2
   done
   return 1

@@ -146,8 +146,10 @@ async function sotw(client, base) {
   lds = wrapped.find((m) => m.type_url === url.listener);
   const inner = lds && protos.decode(protos.resourceTypeUrl, lds.resources[0].value);
   check(lds && lds.resources[0].type_url === protos.resourceTypeUrl && inner.name === 'l1', 'sotw: wrap_resource puts each Listener in a discovery.v3.Resource');
-  const filters = inner && inner.resource['@decoded'].filter_chains[0].filters.map((f) => f.name);
-  check(filters && filters.length === 2 && inner.resource['@decoded'].per_connection_buffer_limit_bytes.value === 32768, 'sotw: extras add a connection_limit filter and per_connection_buffer_limit_bytes', JSON.stringify(filters));
+  const decoded2 = inner && inner.resource['@decoded'];
+  const chain = decoded2 && decoded2.filter_chains[0];
+  check(chain && chain.metadata && chain.filters[0].typed_config['@decoded'].max_connect_attempts.value === 2 &&
+    decoded2.per_connection_buffer_limit_bytes.value === 32768, 'sotw: extras add filter chain metadata, tcp_proxy max_connect_attempts, per_connection_buffer_limit_bytes', JSON.stringify(chain));
   call.end();
 }
 

@@ -29,7 +29,10 @@ function nameOf(type, json) {
 }
 
 // Fields Sluice's proto subset does not define (meant to be skipped as
-// unknown), put on every resource when the `extras` option is on.
+// unknown), put on every resource when the `extras` option is on. Only
+// fields that change nothing at L4: a filter Sluice cannot enforce (an RBAC
+// or connection limit in the chain) is another matter, which the scenarios
+// test as a refusal.
 function decorate(type, json) {
   const out = JSON.parse(JSON.stringify(json));
   const metadata = { filter_metadata: { 'sluice.interop': { added_by: 'interop', n: 1 } } };
@@ -37,17 +40,12 @@ function decorate(type, json) {
     out.per_connection_buffer_limit_bytes = 32768;
     out.metadata = metadata;
     for (const chain of out.filter_chains || []) {
-      chain.filters = [
-        {
-          name: 'envoy.filters.network.connection_limit',
-          typed_config: {
-            '@type': 'type.googleapis.com/envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit',
-            stat_prefix: 'interop',
-            max_connections: 1000000,
-          },
-        },
-        ...(chain.filters || []),
-      ];
+      chain.metadata = metadata;
+      for (const filter of chain.filters || []) {
+        if (filter.typed_config && /TcpProxy$/.test(filter.typed_config['@type'])) {
+          filter.typed_config = { ...filter.typed_config, max_connect_attempts: 2 };
+        }
+      }
     }
   } else if (type === 'cluster') {
     out.circuit_breakers = { thresholds: [{ max_connections: 100000, max_pending_requests: 1000 }] };
