@@ -115,7 +115,7 @@ def collect(raw):
     scale = gbench_rows(load(os.path.join(raw, "scale.json")))
     if scale:
         out["scale"] = scale
-    for kind in ("admin", "e2e", "kernel"):
+    for kind in ("admin", "xds", "e2e", "kernel"):
         doc = load(os.path.join(raw, kind + ".json"))
         if doc:
             out[kind] = doc
@@ -192,6 +192,19 @@ def markdown(doc):
                   f"{fmt(adm['publish_p99_us'], 1)} |",
                   f"| call -> new flow leaves to the changed set | {fmt(adm['visible_p50_us'], 1)} | "
                   f"{fmt(adm['visible_p99_us'], 1)} |"]
+    x = res.get("xds")
+    if x:
+        lines += ["", f"**xDS: {x['services']:,} services x {x['endpoints']} endpoints; "
+                  f"{x['lazy_services']:,} services with 1% active**", "", "| | figure |", "|---|---|",
+                  f"| initial sync, delta / SotW (ms) | {fmt(x['sync_delta_ms'], 1)} / "
+                  f"{fmt(x['sync_sotw_ms'], 1)} |",
+                  f"| initial sync: RSS / service tables added (MB) | {fmt(x['sync_delta_rss_mb'], 1)} / "
+                  f"{fmt(x['sync_table_mb'], 1)} |",
+                  f"| one endpoint healthy -> new flow to it, p50 / p99 (us) | "
+                  f"{fmt(x['change_visible_p50_us'], 1)} / {fmt(x['change_visible_p99_us'], 1)} |",
+                  f"| of which sluice-xds's snapshot diff, p50 (us) | {fmt(x['change_set_p50_us'], 1)} |",
+                  f"| service tables, eager / lazy (MB) | {fmt(x['eager_table_mb'], 1)} / "
+                  f"{fmt(x['lazy_table_mb'], 1)} |"]
     for kind, title in (("e2e", "end to end over memif, one DUT core"),
                         ("kernel", "per-core capacity against the kernel datapaths")):
         sec = res.get(kind)
