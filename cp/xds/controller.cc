@@ -353,7 +353,7 @@ void XdsController::updateInterest(const std::set<std::string>& eds_names) {
   }
 }
 
-Status XdsController::publishOne(const std::string& name) {
+Status XdsController::publishOne(const std::string& name, const ServiceBuild* prebuilt) {
   auto info = listeners_.find(name);
   auto old = published_.find(name);
   if (info == listeners_.end()) {
@@ -374,7 +374,9 @@ Status XdsController::publishOne(const std::string& name) {
     return s;
   }
   // Notes were taken when the update was staged.
-  auto build = buildService(info->second, view(nullptr), spec_, dataplane_, nullptr);
+  Result<ServiceBuild> build =
+      prebuilt != nullptr ? Result<ServiceBuild>(*prebuilt)
+                          : buildService(info->second, view(nullptr), spec_, dataplane_, nullptr);
   if (!build) {
     return build.status();
   }
@@ -415,10 +417,16 @@ Status XdsController::publishOne(const std::string& name) {
 }
 
 Status XdsController::publishListeners(const std::set<std::string>& names,
-                                       std::vector<std::string>* errors) {
+                                       std::vector<std::string>* errors,
+                                       const std::map<std::string, ServiceBuild>* prebuilt) {
   std::vector<std::string> failed;
   for (const std::string& name : names) {
-    if (Status s = publishOne(name); !s) {
+    const ServiceBuild* build = nullptr;
+    if (prebuilt != nullptr) {
+      auto it = prebuilt->find(name);
+      build = it == prebuilt->end() ? nullptr : &it->second;
+    }
+    if (Status s = publishOne(name, build); !s) {
       failed.push_back(s.message());
     }
   }
@@ -436,21 +444,17 @@ void XdsController::reject(const std::string& reason) {
 Status XdsController::apply(const ResourceUpdate& update) {
   Staged staged;
   std::vector<std::string> errors;
-  if (Status s = stage(update, staged, errors); !s) {
-    std::string reason;
-    for (const std::string& e : errors) {
-      reason += (reason.empty() ? "" : "; ") + e;
-    }
-    reject(reason);
-    return Status::error(reason);
+  Status s = stage(update, staged, errors);
+  if (s) {
+    std::set<std::string> affected = std::move(staged.affected);
+    std::map<std::string, ServiceBuild> builds = std::move(staged.builds);
+    commit(staged);
+    // The builds were made against the staged state, which the committed
+    // one now equals. A sink that refuses makes the update rejected, with
+    // what was published before the refusal left in force.
+    s = publishListeners(affected, &errors, &builds);
   }
-  std::set<std::string> affected = std::move(staged.affected);
-  commit(staged);
-  // Built once more against the committed state, which equals the staged
-  // one; a sink that refuses makes the update rejected, with what was
-  // published before the refusal left in force.
-  errors.clear();
-  if (Status s = publishListeners(affected, &errors); !s) {
+  if (!s) {
     std::string reason;
     for (const std::string& e : errors) {
       reason += (reason.empty() ? "" : "; ") + e;

@@ -95,8 +95,10 @@ class XdsController : public UpdateHandler {
   void indexCluster(const std::string& name, const ClusterInfo* before, const ClusterInfo* after);
   void updateInterest(const std::set<std::string>& clusters_touched);
   std::set<std::string> listenersOfEds(const std::string& eds_name) const;
-  Status publishListeners(const std::set<std::string>& names, std::vector<std::string>* errors);
-  Status publishOne(const std::string& name);
+  // Rebuilds (or takes from `prebuilt`) and publishes each listener's service.
+  Status publishListeners(const std::set<std::string>& names, std::vector<std::string>* errors,
+                          const std::map<std::string, ServiceBuild>* prebuilt = nullptr);
+  Status publishOne(const std::string& name, const ServiceBuild* prebuilt);
   bool usedByOtherLoaded(const std::string& eds_name, const std::set<std::string>& leaving) const;
   void reject(const std::string& reason);
 
