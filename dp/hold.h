@@ -1,8 +1,10 @@
 // Lazy loading on the worker side: a new flow to an on-demand service (one
 // whose endpoints are not loaded) is held in the worker's HoldQueue and the
 // miss is posted to the control plane through the worker's SPSC miss ring.
-// Each poll the worker looks at its held packets again: those whose service
-// was loaded go through the load-balancing path in arrival order; the others
+// Each poll, before its rx bursts, the worker looks at its held packets
+// again: those whose service was loaded go through the load-balancing path
+// in arrival order (a packet that arrives in the very poll the service is
+// published, after the look, may pass them by one poll); the others
 // are dropped and counted at their deadline, or as soon as their service is
 // removed.
 #pragma once
