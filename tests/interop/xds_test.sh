@@ -19,7 +19,8 @@
 #   nack      a Listener with address "not-an-ip", a Cluster with maglev
 #             table_size 10, a Listener with a connection_limit filter
 #             before tcp_proxy: each NACKed with a reason naming it (SotW:
-#             with the last accepted version), not NACKed in a loop; A keeps
+#             with the last accepted version), not NACKed in a loop though
+#             the server resends it on every NACK (go-control-plane); A keeps
 #             forwarding; removing the bad resource is ACKed.
 #   unknown   every resource re-sent with fields Sluice's subset does not
 #             define (and a field number upstream does not define; SotW:
@@ -202,8 +203,12 @@ expect_acked() {
 
 # expect_nack WHAT TYPE ACCEPTED SINCE [REASON]: a TYPE NACK after log entry
 # SINCE, with a reason (matching the regex REASON when given), carrying
-# (SotW) ACCEPTED, the version accepted before; and no more than 3 of them
-# in 2 s.
+# (SotW) ACCEPTED, the version accepted before; and no NACK loop: a SotW
+# server built on go-control-plane's snapshot cache answers each NACK with
+# the same resources at once (its issues #46, #962), so a client that NACKs
+# every copy spins both at thousands a second. Envoy bounds this with
+# request rate limiting; the bound here, 25 in 2 s, admits such a limit or
+# no repeat at all.
 expect_nack() {
   local n line message
   if ! wait_nack "$2" 10 "$4"; then
@@ -224,7 +229,7 @@ expect_nack() {
   sleep 2
   xds_log "$tmp/xds.log"
   n=$(nacks "$tmp/xds.log" "$2" "$4" | wc -l)
-  if ((n <= 3)); then
+  if ((n <= 25)); then
     pass "$1: $n NACK(s) of the bad $2 in 2 s (no NACK loop)"
   else
     fail "$1: $n NACKs of the bad $2 in 2 s: a NACK loop"
