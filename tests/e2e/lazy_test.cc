@@ -357,6 +357,44 @@ TEST_F(LazyTest, TwoWorkersEachHoldTheirOwnAndTheMissIsReportedOnce) {
   expectNoLeak();
 }
 
+// The loop sluiced runs, with the worker on its own lcore: the control
+// thread polls for misses and loads what missed; the held packet leaves.
+TEST_F(LazyTest, ARunningWorkerSendsTheHeldPacketOnceTheControlLoopLoadsIt) {
+  lazy_hold_ms_ = 5000;  // a loaded machine must not turn this into a timeout
+  start();
+  const Family4or6 f = v4();
+  publish(onDemand(f, Proto::kTcp));
+  ASSERT_TRUE(dp_->launch().isOk());
+  out_->inject(first(f, Proto::kTcp, 40000));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  std::vector<ServiceKey> missed;
+  while (missed.empty() && std::chrono::steady_clock::now() < deadline) {
+    dp_->pollControl();
+    missed = dp_->takeServiceMisses();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_EQ(1u, missed.size());
+  EXPECT_EQ(onDemand(f, Proto::kTcp).key, missed[0]);
+  publish(loaded(f, Proto::kTcp, ForwardMode::kFullNat));
+  std::vector<RingPort::Sent> sent;
+  while (sent.empty() && std::chrono::steady_clock::now() < deadline) {
+    dp_->pollControl();
+    auto got = in_->collect();
+    sent.insert(sent.end(), got.begin(), got.end());
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  dp_->stop();
+  ASSERT_EQ(1u, sent.size());
+  Decoded d = decode(sent[0].frame);
+  EXPECT_EQ(8080, d.dport);
+  EXPECT_EQ(f.snat, d.src);
+  EXPECT_EQ(kSyn, d.flags);
+  EXPECT_EQ(1u, event(WorkerEvent::lazy_released));
+  EXPECT_EQ(0u, drops(Drop::lazy_hold_timeout));
+  out_->collect();
+  EXPECT_EQ(0u, out_->mbufsInUse());
+}
+
 TEST_F(LazyTest, OnDemandServicesCostOneVersionHeaderEach) {
   start();
   const Family4or6 f = v4();
