@@ -39,6 +39,8 @@ class AdminBackend {
   virtual std::vector<dp::ConntrackOccupancy> conntrackOccupancy() const = 0;
   // dp::Dataplane::listFlows: bounded, may wait for the workers.
   virtual Result<dp::FlowList> listFlows(const dp::FlowFilter& filter, uint32_t limit) = 0;
+  // Bytes of the published service versions (dp::Dataplane::serviceTableBytes).
+  virtual uint64_t serviceTableBytes() const { return 0; }
   // The xDS client's and controller's figures; absent when sluiced runs no
   // xDS client.
   virtual std::optional<xds::XdsStats> xdsStats() const { return std::nullopt; }

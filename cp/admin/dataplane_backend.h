@@ -31,6 +31,7 @@ class DataplaneBackend : public AdminBackend {
     return plane_.listFlows(filter, limit);
   }
 
+  uint64_t serviceTableBytes() const override { return plane_.serviceTableBytes(); }
   std::optional<xds::XdsStats> xdsStats() const override {
     return xds_stats_ ? std::optional(xds_stats_()) : std::nullopt;
   }

@@ -308,6 +308,9 @@ std::string format(const Snapshot& s, const FormatOptions& options) {
   w.sample("sluice_uptime_seconds", {}, static_cast<double>(s.dataplane.uptime_ns) / 1e9);
   w.family("sluice_services", "gauge", "services in the model, from every source");
   w.sample("sluice_services", {}, static_cast<uint64_t>(s.services));
+  w.family("sluice_service_table_bytes", "gauge",
+           "bytes of the published service versions: headers, endpoint arrays, Maglev tables");
+  w.sample("sluice_service_table_bytes", {}, s.service_table_bytes);
   writeWorkers(w, s);
   writePorts(w, s);
   writeConntrack(w, s);

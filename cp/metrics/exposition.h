@@ -10,7 +10,8 @@
 //   sluice_conntrack_{capacity,flows,half_open_flows}{worker}
 //   sluice_service_<traffic>{service}, sluice_endpoint_<traffic>{service,endpoint}
 //   sluice_publish_{upserts,removals,failures}_total, sluice_publish_latency_seconds
-//   (histogram), sluice_services, sluice_tsc_hz, sluice_uptime_seconds
+//   (histogram), sluice_services, sluice_service_table_bytes, sluice_tsc_hz,
+//   sluice_uptime_seconds
 //   sluice_xds_* (with an xDS client): stream, ACK/NACK, resources{type},
 //   version_info{type,version}, updates{result}, services, lazy loading
 #pragma once

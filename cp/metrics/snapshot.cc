@@ -10,6 +10,7 @@ Snapshot collect(admin::AdminBackend& backend) {
   return {.dataplane = backend.dataplaneStats(),
           .publish = backend.publishMetrics(),
           .services = backend.editor().list(std::nullopt, std::nullopt).size(),
+          .service_table_bytes = backend.serviceTableBytes(),
           .traffic = backend.serviceTraffic(),
           .conntrack = backend.conntrackOccupancy(),
           .xds = backend.xdsStats()};

@@ -21,6 +21,7 @@ struct Snapshot {
   admin::DataplaneStats dataplane;  // tsc_hz, uptime, workers, ports
   PublishMetrics publish;
   size_t services = 0;  // services in the model
+  uint64_t service_table_bytes = 0;
   std::vector<dp::ServiceTraffic> traffic;
   std::vector<dp::ConntrackOccupancy> conntrack;
   std::optional<xds::XdsStats> xds;  // absent without an xDS client

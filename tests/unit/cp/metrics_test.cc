@@ -64,6 +64,7 @@ Snapshot knownSnapshot() {
   svc.endpoints.push_back(endpoint("10.244.1.6", 8080, false, 0));
   s.traffic.push_back(svc);
   s.services = 1;
+  s.service_table_bytes = 4096;
   s.publish.upserts = 3;
   s.publish.removals = 1;
   s.publish.latency_sum_ns = 1'500'000;
@@ -106,6 +107,7 @@ TEST(Exposition, KnownSnapshotLines) {
            "sluice_tsc_hz 1000",
            "sluice_uptime_seconds 2",
            "sluice_services 1",
+           "sluice_service_table_bytes 4096",
            "# HELP sluice_worker_rx_packets_total packets received from rx queues",
            "# TYPE sluice_worker_rx_packets_total counter",
            "sluice_worker_rx_packets_total{worker=\"1\"} 10",
