@@ -5,7 +5,8 @@
 # names with this script's pid, subnets of their own per mode):
 #
 #   client 192.168.8M.2 -- p0 [sluiced, 1 worker] p1 -- br0 -- pod1..4 10.8M.0.11-14
-#   VIPs 10.9M.0.10 (A) and 10.9M.0.20 (B), port 80 -> pods' 8080     (M: 1 sotw, 2 delta)
+#   VIPs 10.9M.0.10 (A) and 10.9M.0.20 (B), port 80 -> pods' 8080
+#   (M: 1 sotw, 2 delta, 3 sotw dnat, 4 delta dnat)
 #
 # Scenarios, in order, on one sluiced and one server:
 #   add       Listener+Cluster+CLA for A (pods 1-3), and a UDP one for A:53
@@ -32,8 +33,9 @@
 #             change made after it (B again) is applied.
 #   remove    A removed: its VIP stops answering.
 #
-# Usage: xds_test.sh sotw|delta SLUICED SLUICECTL. Needs root; exits 77
-# (skip) otherwise.
+# Usage: xds_test.sh sotw|delta SLUICED SLUICECTL [fullnat|dnat]: the last,
+# the xds group's forward_mode (default fullnat; the pods route through
+# Sluice, so dnat works too). Needs root; exits 77 (skip) otherwise.
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -45,6 +47,7 @@ skip_unless_root "to create network namespaces"
 mode=${1:?usage: xds_test.sh sotw|delta SLUICED SLUICECTL}
 sluiced=${2:?usage: xds_test.sh sotw|delta SLUICED SLUICECTL}
 ctl=${3:?usage: xds_test.sh sotw|delta SLUICED SLUICECTL}
+forward=${4:-fullnat}
 need_executables "$sluiced" "$ctl"
 for tool in jq curl node; do
   command -v "$tool" >/dev/null || {
@@ -52,11 +55,13 @@ for tool in jq curl node; do
     exit 1
   }
 done
-case $mode in
-  sotw) m=1 ;;
-  delta) m=2 ;;
+case $mode/$forward in
+  sotw/fullnat) m=1 ;;
+  delta/fullnat) m=2 ;;
+  sotw/dnat) m=3 ;;
+  delta/dnat) m=4 ;;
   *)
-    echo "FAIL: mode '$mode' is neither sotw nor delta"
+    echo "FAIL: mode '$mode' forward mode '$forward': want sotw|delta fullnat|dnat"
     exit 1
     ;;
 esac
@@ -236,7 +241,7 @@ expect_nack() {
   fi
 }
 
-echo "---- topology $topo_ns-*, management server, sluiced ($mode)"
+echo "---- topology $topo_ns-*, management server, sluiced ($mode, $forward)"
 topo_create || exit 1
 topo_start_pods "$tmp" || exit 1
 xds_start "$tmp/xds-server.log" || exit 1
@@ -257,6 +262,7 @@ xds = {
   mode = "$mode";
   node = { id = "gw-$mode"; cluster = "sluice"; };
   backoff = { initial_ms = 100; max_ms = 1000; };
+  forward_mode = "$forward";
 };
 EOF
 } >"$conf"
@@ -286,6 +292,8 @@ short "$vip_a" 60 "$tmp/add.out"
 expect_answers "add: new connections to A" "$tmp/add.out" 60 1 2 3
 udp_queries "$tmp/udp.out"
 expect_answers "add: UDP queries to A:53" "$tmp/udp.out" 30 1 2 3
+modes=$(timeout 10 "$ctl" --socket "$socket" service list --json | jq -r '[.services[].mode] | unique | join(",")')
+if [[ $modes == "$forward" ]]; then pass "add: services forward in $modes"; else fail "add: services forward in '$modes', want $forward"; fi
 expect_acked "add"
 node=$(jq -rs '[.[] | select(.dir == "req" and .node != null)][0].node | "\(.id)/\(.cluster)"' "$tmp/xds.log")
 if [[ $node == "gw-$mode/sluice" ]]; then pass "add: node $node"; else fail "add: node $node, want gw-$mode/sluice"; fi
