@@ -237,6 +237,7 @@ Status XdsController::stage(const ResourceUpdate& update, Staged& staged,
     if (info == nullptr) {
       continue;
     }
+    ++metrics_.services_built;
     auto build = buildService(*info, v, spec_, dataplane_, &staged.notes);
     if (!build) {
       errors.push_back(build.status().message());
@@ -374,6 +375,9 @@ Status XdsController::publishOne(const std::string& name, const ServiceBuild* pr
     return s;
   }
   // Notes were taken when the update was staged.
+  if (prebuilt == nullptr) {
+    ++metrics_.services_built;
+  }
   Result<ServiceBuild> build =
       prebuilt != nullptr ? Result<ServiceBuild>(*prebuilt)
                           : buildService(info->second, view(nullptr), spec_, dataplane_, nullptr);

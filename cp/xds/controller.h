@@ -50,6 +50,9 @@ struct ControllerMetrics {
   uint64_t misses = 0;      // reported keys of on-demand xDS services
   uint64_t lazy_loads = 0;  // on-demand services published with endpoints
   uint64_t evictions = 0;
+  // Services built from resources (each touched listener of an update,
+  // each load and eviction): what an update costs, O(what it touched).
+  uint64_t services_built = 0;
   uint64_t connection_changes = 0;
   bool connected = false;
   std::string last_rejection;

@@ -281,8 +281,17 @@ TEST_F(XdsControllerTest, AnEndpointChangeRepublishesOnlyTheServicesOfThatCluste
                                          raw(assignment("y", {{{{"10.2.0.1"}}}}))}));
   EXPECT_EQ(sink_.accepted.size(), 3u);
   sink_.upserts.clear();
+  uint64_t built = controller_->metrics().services_built;
   accept(delta(ResourceType::kEndpoint, {raw(assignment("y", {{{{"10.2.0.2"}}}}))}));
   EXPECT_EQ(sink_.upserts, (std::vector<std::string>{"10.96.0.3:80/tcp"}));
+  EXPECT_EQ(controller_->metrics().services_built, built + 1);  // a and b not even rebuilt
+  // SotW: the unchanged resource (x) is not decoded again, its services not rebuilt.
+  built = controller_->metrics().services_built;
+  sink_.upserts.clear();
+  accept(sotw(ResourceType::kEndpoint, {raw(assignment("x", {{{{"10.1.0.1"}}}})),
+                                        raw(assignment("y", {{{{"10.2.0.3"}}}}))}));
+  EXPECT_EQ(sink_.upserts, (std::vector<std::string>{"10.96.0.3:80/tcp"}));
+  EXPECT_EQ(controller_->metrics().services_built, built + 1);
   sink_.upserts.clear();
   accept(delta(ResourceType::kEndpoint, {raw(assignment("x", {{{{"10.1.0.9"}}}}))}));
   EXPECT_EQ(sink_.upserts, (std::vector<std::string>{"10.96.0.1:80/tcp", "10.96.0.2:80/tcp"}));
