@@ -11,6 +11,12 @@
 // - Make-before-break: a listener whose cluster or endpoints have not arrived
 //   is pending: what was published for it stays in force, and a new one is
 //   not published until it is ready.
+// - Removal: a removed listener removes its service. A removed cluster or
+//   ClusterLoadAssignment makes its listeners pending: their last version
+//   stays in force until the resource comes back or the listener goes.
+// - A sink that refuses a service after the update was validated: the update
+//   is reported rejected (the client NACKs), the resources are kept, and what
+//   was published before the refusal stays in force.
 // - Endpoint interest: eager, every EDS cluster's name is subscribed when the
 //   cluster is accepted. Lazy (XdsSpec::lazy), a service is published on
 //   demand (no endpoints) and its EDS names are subscribed on the first miss
