@@ -35,6 +35,9 @@ void Publisher::record(uint64_t started_ns, uint64_t* counter) {
 }
 
 Result<std::vector<uint32_t>> Publisher::tableFor(const ServiceSpec& spec) {
+  if (spec.on_demand) {
+    return std::vector<uint32_t>();  // no endpoints loaded, nothing to hash over
+  }
   // Sized from every endpoint, not only the ready ones, so that endpoints
   // going in and out of ready do not resize (and so reshuffle) the table.
   uint32_t m = spec.table_size.value_or(maglevSizeFor(spec.endpoints.size()));

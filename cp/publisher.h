@@ -70,7 +70,8 @@ class Publisher {
 
   // The Maglev table publish() would use for `spec`: over the ready
   // endpoints (weighted), of size spec.table_size or chosen from the number
-  // of endpoints; indices refer to spec.endpoints.
+  // of endpoints; indices refer to spec.endpoints. Empty for an on-demand
+  // service (no endpoints loaded).
   static Result<std::vector<uint32_t>> tableFor(const ServiceSpec& spec);
 
   const std::map<std::string, ServiceSpec>& services() const { return services_; }

@@ -112,6 +112,17 @@ TEST(TableForTest, SizeFollowsTheEndpointCountUnlessSet) {
   EXPECT_EQ(table->size(), 1021u);
 }
 
+TEST(TableForTest, AnOnDemandServiceHasNoTable) {
+  ServiceSpec s;
+  s.key = {*IpAddr::parse("10.96.0.10"), 80, Proto::kTcp};
+  s.on_demand = true;
+  auto table = Publisher::tableFor(s);
+  ASSERT_TRUE(table) << table.status().message();
+  EXPECT_TRUE(table->empty());
+  s.on_demand = false;
+  EXPECT_EQ(Publisher::tableFor(s)->size(), 251u);  // the smallest size, all "none"
+}
+
 TEST(TableForTest, WeightsShareTheTable) {
   ServiceSpec spec = service("10.96.0.10", 80, 3);
   spec.endpoints[0].weight = 1;
