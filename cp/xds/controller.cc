@@ -27,6 +27,26 @@ std::string quoted(const std::string& s) {
   return "'" + s + "'";
 }
 
+// A rejection's reason becomes the NACK's error_detail and a log line: it
+// must fit a server's receive limit (gRPC's default is 4 MiB) however many
+// resources were bad. Envoy truncates its NACK messages to the same 4 KiB.
+constexpr size_t kMaxReasonBytes = 4096;
+
+std::string joinErrors(const std::vector<std::string>& errors) {
+  std::string reason;
+  for (size_t i = 0; i < errors.size(); ++i) {
+    std::string more = "; ... " + std::to_string(errors.size() - i) + " more errors";
+    size_t sep = reason.empty() ? 0 : 2;
+    bool last = i + 1 == errors.size();
+    if (reason.size() + sep + errors[i].size() + (last ? 0 : more.size()) > kMaxReasonBytes) {
+      return reason.empty() ? errors[i].substr(0, kMaxReasonBytes - more.size()) + more
+                            : reason + more;
+    }
+    reason += (sep != 0 ? "; " : "") + errors[i];
+  }
+  return reason;
+}
+
 // Decodes and translates one resource body into `out`; "" when it fits.
 template <class Message, class Info, class Translate>
 std::string decode(const RawResource& raw, ResourceType type,
@@ -61,6 +81,9 @@ struct XdsController::Staged {
   std::set<std::string> affected;             // listeners to rebuild
   std::map<std::string, ServiceBuild> builds;
   std::vector<std::string> notes;
+  // EDS names a loaded (or loading) service needs after the update and that
+  // are not subscribed: subscribed on commit, counted as subscribed here.
+  std::set<std::string> wanted;
 };
 
 XdsController::XdsController(Publisher& publisher, const dp::DataplaneSpec& dataplane,
@@ -99,8 +122,9 @@ ResourceView XdsController::view(const Staged* staged) const {
   v.endpoints = [this, staged](const std::string& name) { return endpointsOf(staged, name); };
   // Eager: a cluster's EDS name is subscribed as the cluster is accepted,
   // so one in this very update counts as subscribed; evicted ones do not.
-  v.subscribed = [this](const std::string& name) {
-    return subscribed_.count(name) != 0 || (!spec_.lazy && evicted_.count(name) == 0);
+  v.subscribed = [this, staged](const std::string& name) {
+    return subscribed_.count(name) != 0 || (staged != nullptr && staged->wanted.count(name) != 0) ||
+           (!spec_.lazy && evicted_.count(name) == 0);
   };
   return v;
 }
@@ -134,6 +158,9 @@ Status XdsController::stage(const ResourceUpdate& update, Staged& staged,
                        " is in the update twice");
       continue;
     }
+    if (update.type == ResourceType::kEndpoint && subscribed_.count(raw.name) == 0) {
+      continue;  // not asked for (or no longer): kept, it would never be freed
+    }
     if (auto it = bodies.find(raw.name); it != bodies.end() && it->second == raw.body) {
       continue;  // unchanged
     }
@@ -159,8 +186,14 @@ Status XdsController::stage(const ResourceUpdate& update, Staged& staged,
     }
     staged.bodies[raw.name] = raw.body;
   }
-  // What is gone: in SotW whatever is known and was not sent.
+  // What is gone: in SotW whatever listener or cluster is known and was not
+  // sent. A SotW EDS response may carry only the assignments that changed
+  // (xDS: only LDS and CDS are sent whole); endpoints go with the last
+  // cluster that names them (updateInterest) or with eviction.
   auto removeMissing = [&](auto& known, auto& changes) {
+    if (update.state_of_world && update.type == ResourceType::kEndpoint) {
+      return;
+    }
     if (update.state_of_world) {
       for (const auto& [name, info] : known) {
         if (present.count(name) == 0) {
@@ -225,15 +258,36 @@ Status XdsController::stage(const ResourceUpdate& update, Staged& staged,
     }
   }
 
+  auto listenerOf = [&](const std::string& name) -> const ListenerInfo* {
+    if (auto it = staged.listeners.find(name); it != staged.listeners.end()) {
+      return it->second ? &*it->second : nullptr;
+    }
+    auto known = listeners_.find(name);
+    return known == listeners_.end() ? nullptr : &known->second;
+  };
+  // A loaded service whose update brings an EDS name not subscribed (a
+  // canary cluster, a cluster's new service_name, STATIC to EDS) stays
+  // loaded: the name is wanted now, and what is published stays until its
+  // endpoints come (make-before-break), instead of going back to on demand.
+  for (const std::string& name : staged.affected) {
+    auto p = published_.find(name);
+    const ListenerInfo* info = listenerOf(name);
+    if (info == nullptr ||
+        ((p == published_.end() || p->second.on_demand) && missed_.count(name) == 0)) {
+      continue;
+    }
+    for (const ClusterShare& share : info->clusters) {
+      const ClusterInfo* c = clusterOf(&staged, share.cluster);
+      if (c != nullptr && c->eds && subscribed_.count(c->eds_name) == 0) {
+        staged.wanted.insert(c->eds_name);
+      }
+    }
+  }
+
   // Build every touched service against the staged state.
   ResourceView v = view(&staged);
   for (const std::string& name : staged.affected) {
-    const ListenerInfo* info = nullptr;
-    if (auto it = staged.listeners.find(name); it != staged.listeners.end()) {
-      info = it->second ? &*it->second : nullptr;
-    } else if (auto known = listeners_.find(name); known != listeners_.end()) {
-      info = &known->second;
-    }
+    const ListenerInfo* info = listenerOf(name);
     if (info == nullptr) {
       continue;
     }
@@ -325,6 +379,16 @@ void XdsController::commit(Staged& staged) {
     case ResourceType::kEndpoint:
       apply(endpoints_, staged.endpoints, [](const std::string&, const auto*, const auto*) {});
       break;
+  }
+  std::vector<std::string> wanted;
+  for (const std::string& name : staged.wanted) {
+    if (subscribed_.insert(name).second) {
+      evicted_.erase(name);
+      wanted.push_back(name);
+    }
+  }
+  if (!wanted.empty()) {
+    interest_.subscribe(wanted);
   }
   notes_.insert(notes_.end(), staged.notes.begin(), staged.notes.end());
 }
@@ -459,10 +523,7 @@ Status XdsController::apply(const ResourceUpdate& update) {
     s = publishListeners(affected, &errors, &builds);
   }
   if (!s) {
-    std::string reason;
-    for (const std::string& e : errors) {
-      reason += (reason.empty() ? "" : "; ") + e;
-    }
+    std::string reason = joinErrors(errors);
     reject(reason);
     return Status::error(reason);
   }

@@ -37,9 +37,10 @@ struct RawResource {
 // One response, decoded from the wire but not yet interpreted.
 struct ResourceUpdate {
   ResourceType type = ResourceType::kListener;
-  // SotW: `resources` is the whole set of this type (for EDS: of the names
-  // subscribed); anything known and not in it is gone. Delta: `resources`
-  // are added or changed, `removed` are gone, the rest stays.
+  // SotW: listeners and clusters: `resources` is the whole set of this
+  // type, anything known and not in it is gone; EDS: the assignments sent
+  // (maybe only those that changed), none is gone by absence. Delta:
+  // `resources` are added or changed, `removed` are gone, the rest stays.
   bool state_of_world = true;
   std::vector<RawResource> resources;
   std::vector<std::string> removed;

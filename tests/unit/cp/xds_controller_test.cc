@@ -234,6 +234,24 @@ TEST_F(XdsControllerTest, RejectedClusterOrEndpointsChangeNothing) {
   EXPECT_EQ(s.message(), "cluster 'other': the resource holds cluster 'web'");
 }
 
+TEST_F(XdsControllerTest, ARejectionOfManyResourcesStaysShortEnoughToNack) {
+  start();
+  // Every listener bad (an Istio-style HTTP filter chain would do the same):
+  // the reason becomes the NACK's error_detail, which must fit the server's
+  // receive limit (gRPC's default is 4 MiB), and the log line.
+  std::vector<RawResource> bad;
+  for (int i = 0; i < 50000; ++i) {
+    bad.push_back(raw(tcpListener("bad-" + std::to_string(i), "not-an-ip", 80, "web")));
+  }
+  Status s = apply(sotw(ResourceType::kListener, bad));
+  ASSERT_FALSE(s);
+  EXPECT_LE(s.message().size(), 4096u);
+  EXPECT_EQ(s.message().find("listener 'bad-0': address: socket_address.address 'not-an-ip'"), 0u)
+      << s.message().substr(0, 200);
+  EXPECT_NE(s.message().find(" more errors"), std::string::npos) << s.message();
+  EXPECT_EQ(controller_->metrics().last_rejection, s.message());
+}
+
 TEST_F(XdsControllerTest, TwoListenersOnOneKeyAreRefused) {
   start();
   syncWeb();
@@ -372,6 +390,84 @@ TEST_F(XdsControllerTest, LazyPublishesOnDemandAndLoadsOnAMiss) {
   // Misses for a loaded service are ignored.
   controller_->onMisses({ServiceKey{*IpAddr::parse("10.96.0.10"), 80, Proto::kTcp}});
   EXPECT_EQ(controller_->metrics().misses, 2u);
+}
+
+TEST_F(XdsControllerTest, SotwEndpointsResponseNeedNotCarryEveryCluster) {
+  start();
+  accept(sotw(ResourceType::kListener, {raw(tcpListener("a", "10.96.0.1", 80, "x")),
+                                        raw(tcpListener("b", "10.96.0.2", 80, "y"))}));
+  accept(sotw(ResourceType::kCluster, {raw(edsCluster("x")), raw(edsCluster("y"))}));
+  accept(sotw(ResourceType::kEndpoint, {raw(assignment("x", {{{{"10.1.0.1"}}}})),
+                                        raw(assignment("y", {{{{"10.2.0.1"}}}}))}));
+  // xDS: only Listener and Cluster SotW responses are the whole set; an EDS
+  // response may carry just what changed (go-control-plane's LinearCache,
+  // Istio's incremental EDS push). x is not gone: its cluster still names it.
+  accept(sotw(ResourceType::kEndpoint, {raw(assignment("y", {{{{"10.2.0.2"}}}}))}));
+  EXPECT_EQ(controller_->metrics().services_pending, 0u);
+  EXPECT_EQ(controller_->metrics().endpoint_resources, 2u);
+  // So a later change of x's cluster is built on x's endpoints.
+  accept(sotw(ResourceType::kCluster,
+              {raw(edsCluster("x", cluster::Cluster::RANDOM)), raw(edsCluster("y"))}));
+  ASSERT_NE(inSink("10.96.0.1:80/tcp"), nullptr);
+  EXPECT_EQ(inSink("10.96.0.1:80/tcp")->algorithm, Algorithm::kRandom);
+  EXPECT_EQ(controller_->metrics().services_pending, 0u);
+  // Endpoints go with the last cluster naming them.
+  accept(sotw(ResourceType::kCluster, {raw(edsCluster("y"))}));
+  EXPECT_EQ(controller_->metrics().endpoint_resources, 1u);
+}
+
+TEST_F(XdsControllerTest, EndpointsNotSubscribedAreNotKept) {
+  XdsSpec spec;
+  spec.lazy = true;
+  start(spec);
+  syncWeb(false);
+  // A server that sends every assignment (or one answering a subscription
+  // withdrawn a moment ago): nothing is kept, nothing loads without a miss.
+  accept(delta(ResourceType::kEndpoint, {raw(assignment("web", {{{{"10.1.0.1"}}}})),
+                                         raw(assignment("stranger", {{{{"10.7.0.1"}}}}))}));
+  EXPECT_EQ(controller_->metrics().endpoint_resources, 0u);
+  accept(sotw(ResourceType::kEndpoint, {raw(assignment("web", {{{{"10.1.0.1"}}}}))}));
+  EXPECT_EQ(controller_->metrics().endpoint_resources, 0u);
+  EXPECT_TRUE(inSink("10.96.0.10:80/tcp")->on_demand);
+  controller_->onMisses({ServiceKey{*IpAddr::parse("10.96.0.10"), 80, Proto::kTcp}});
+  EXPECT_TRUE(inSink("10.96.0.10:80/tcp")->on_demand);  // the endpoints it wants have not come
+  accept(delta(ResourceType::kEndpoint, {raw(assignment("web", {{{{"10.1.0.2"}}}}))}));
+  ASSERT_EQ(inSink("10.96.0.10:80/tcp")->endpoints.size(), 1u);
+  EXPECT_EQ(inSink("10.96.0.10:80/tcp")->endpoints[0].addr.toString(), "10.1.0.2");
+}
+
+TEST_F(XdsControllerTest, LazyLoadedServiceStaysLoadedThroughClusterChanges) {
+  XdsSpec spec;
+  spec.lazy = true;
+  start(spec);
+  syncWeb(false);
+  controller_->onMisses({ServiceKey{*IpAddr::parse("10.96.0.10"), 80, Proto::kTcp}});
+  accept(delta(ResourceType::kEndpoint, {raw(assignment("web", {{{{"10.1.0.1"}}}}))}));
+  ASSERT_FALSE(inSink("10.96.0.10:80/tcp")->on_demand);
+  // A canary cluster added to the live service: its endpoints are wanted at
+  // once, and the service keeps its endpoints (and flows) until they come,
+  // instead of going back to on demand.
+  accept(delta(ResourceType::kCluster, {raw(edsCluster("canary"))}));
+  EXPECT_FALSE(interest_.has("canary"));  // no loaded service uses it yet
+  accept(delta(ResourceType::kListener,
+               {raw(weightedListener("web", "10.96.0.10", 80, {{"web", 9}, {"canary", 1}}))}));
+  EXPECT_TRUE(interest_.has("canary"));
+  EXPECT_FALSE(inSink("10.96.0.10:80/tcp")->on_demand);
+  EXPECT_EQ(inSink("10.96.0.10:80/tcp")->endpoints.size(), 1u);
+  accept(delta(ResourceType::kEndpoint, {raw(assignment("canary", {{{{"10.9.0.1"}}}}))}));
+  EXPECT_EQ(inSink("10.96.0.10:80/tcp")->endpoints.size(), 2u);
+  // Its cluster's EDS name changes: the same, make-before-break.
+  accept(
+      delta(ResourceType::kCluster, {raw(edsCluster("web", cluster::Cluster::MAGLEV, "web-v2"))}));
+  EXPECT_TRUE(interest_.has("web-v2"));
+  EXPECT_FALSE(interest_.has("web"));
+  EXPECT_FALSE(inSink("10.96.0.10:80/tcp")->on_demand);
+  EXPECT_EQ(inSink("10.96.0.10:80/tcp")->endpoints.size(), 2u);
+  accept(delta(ResourceType::kEndpoint, {raw(assignment("web-v2", {{{{"10.1.0.5"}}}}))}));
+  const ServiceSpec* s = inSink("10.96.0.10:80/tcp");
+  ASSERT_EQ(s->endpoints.size(), 2u);
+  EXPECT_EQ(s->endpoints[0].addr.toString(), "10.1.0.5");
+  EXPECT_FALSE(s->on_demand);
 }
 
 // --- Eviction -----------------------------------------------------------------
