@@ -514,6 +514,19 @@ Status XdsController::apply(const ResourceUpdate& update) {
   std::vector<std::string> errors;
   Status s = stage(update, staged, errors);
   if (s) {
+    // Lazy: the EDS names the touched services were loaded with, to let go
+    // of those no loaded service needs once the update is in.
+    std::set<std::string> used_before;
+    for (const std::string& name : spec_.lazy ? staged.affected : std::set<std::string>{}) {
+      auto it = listeners_.find(name);
+      for (const ClusterShare& share :
+           it == listeners_.end() ? std::vector<ClusterShare>{} : it->second.clusters) {
+        const ClusterInfo* c = clusterOf(nullptr, share.cluster);
+        if (c != nullptr && c->eds && subscribed_.count(c->eds_name) != 0) {
+          used_before.insert(c->eds_name);
+        }
+      }
+    }
     std::set<std::string> affected = std::move(staged.affected);
     std::map<std::string, ServiceBuild> builds = std::move(staged.builds);
     commit(staged);
@@ -521,6 +534,7 @@ Status XdsController::apply(const ResourceUpdate& update) {
     // one now equals. A sink that refuses makes the update rejected, with
     // what was published before the refusal left in force.
     s = publishListeners(affected, &errors, &builds);
+    releaseUnused(used_before);
   }
   if (!s) {
     std::string reason = joinErrors(errors);
@@ -566,6 +580,32 @@ void XdsController::onMisses(const std::vector<ServiceKey>& keys) {
   }
   // Pending now, or loaded at once when the endpoints were already here.
   (void)publishListeners(loading, nullptr);
+}
+
+// A listener removed or moved to other clusters leaves its old EDS names
+// subscribed with no loaded service to go idle and be evicted: they are
+// unsubscribed here, their endpoints dropped, their other users (on demand
+// or pending) rebuilt on demand.
+void XdsController::releaseUnused(const std::set<std::string>& eds_names) {
+  std::vector<std::string> unsubscribe;
+  std::set<std::string> affected;
+  for (const std::string& name : eds_names) {
+    std::set<std::string> users = listenersOfEds(name);
+    bool loading = std::any_of(users.begin(), users.end(),
+                               [this](const std::string& l) { return missed_.count(l) != 0; });
+    if (subscribed_.count(name) == 0 || loading || usedByOtherLoaded(name, {})) {
+      continue;
+    }
+    subscribed_.erase(name);
+    endpoints_.erase(name);
+    bodies_[static_cast<size_t>(ResourceType::kEndpoint)].erase(name);
+    unsubscribe.push_back(name);
+    affected.insert(users.begin(), users.end());
+  }
+  if (!unsubscribe.empty()) {
+    interest_.unsubscribe(unsubscribe);
+    (void)publishListeners(affected, nullptr);
+  }
 }
 
 bool XdsController::usedByOtherLoaded(const std::string& eds_name,

@@ -108,6 +108,7 @@ class XdsController : public UpdateHandler {
   Status publishListeners(const std::set<std::string>& names, std::vector<std::string>* errors,
                           const std::map<std::string, ServiceBuild>* prebuilt = nullptr);
   Status publishOne(const std::string& name, const ServiceBuild* prebuilt);
+  void releaseUnused(const std::set<std::string>& eds_names);
   bool usedByOtherLoaded(const std::string& eds_name, const std::set<std::string>& leaving) const;
   void reject(const std::string& reason);
 

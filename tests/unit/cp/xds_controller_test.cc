@@ -470,6 +470,35 @@ TEST_F(XdsControllerTest, LazyLoadedServiceStaysLoadedThroughClusterChanges) {
   EXPECT_FALSE(s->on_demand);
 }
 
+TEST_F(XdsControllerTest, LazySubscriptionGoesWithTheLastLoadedServiceUsingIt) {
+  XdsSpec spec;
+  spec.lazy = true;
+  start(spec);
+  accept(delta(ResourceType::kListener, {raw(tcpListener("a", "10.96.0.1", 80, "x")),
+                                         raw(tcpListener("b", "10.96.0.2", 80, "y"))}));
+  accept(delta(ResourceType::kCluster, {raw(edsCluster("x")), raw(edsCluster("y"))}));
+  controller_->onMisses({ServiceKey{*IpAddr::parse("10.96.0.1"), 80, Proto::kTcp},
+                         ServiceKey{*IpAddr::parse("10.96.0.2"), 80, Proto::kTcp}});
+  accept(delta(ResourceType::kEndpoint, {raw(assignment("x", {{{{"10.1.0.1"}}}})),
+                                         raw(assignment("y", {{{{"10.2.0.1"}}}}))}));
+  ASSERT_FALSE(inSink("10.96.0.1:80/tcp")->on_demand);
+  // The listener goes, its cluster stays: nothing loaded needs x's endpoints,
+  // and no idle scan would ever see them again (it scans services).
+  accept(delta(ResourceType::kListener, {}, {"a"}));
+  EXPECT_FALSE(interest_.has("x"));
+  EXPECT_EQ(controller_->metrics().endpoint_subscriptions, 1u);
+  EXPECT_EQ(controller_->metrics().endpoint_resources, 1u);
+  // A listener moved to another cluster: the old one's endpoints go too,
+  // while its last version keeps forwarding until the new endpoints come.
+  accept(delta(ResourceType::kListener, {raw(tcpListener("b", "10.96.0.2", 80, "x"))}));
+  EXPECT_TRUE(interest_.has("x"));
+  EXPECT_FALSE(interest_.has("y"));
+  EXPECT_FALSE(inSink("10.96.0.2:80/tcp")->on_demand);
+  accept(delta(ResourceType::kEndpoint, {raw(assignment("x", {{{{"10.1.0.3"}}}}))}));
+  EXPECT_EQ(inSink("10.96.0.2:80/tcp")->endpoints[0].addr.toString(), "10.1.0.3");
+  EXPECT_EQ(controller_->metrics().endpoint_resources, 1u);
+}
+
 // --- Eviction -----------------------------------------------------------------
 
 TEST_F(XdsControllerTest, IdleServiceWithoutFlowsIsEvicted) {
