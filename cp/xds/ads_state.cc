@@ -387,8 +387,13 @@ DeltaState::Request DeltaState::answer(const Received& received, const Status& v
   recordVerdict(received, verdict);
   if (verdict) {
     size_t i = index(received.update.type);
+    bool named = received.update.type == ResourceType::kEndpoint;
     for (const auto& resource : received.update.resources) {
-      versions_[i][resource.name] = resource.version;
+      // The controller keeps no endpoints it did not ask for: neither is
+      // their version claimed on the next stream.
+      if (!named || endpoint_names_.contains(resource.name)) {
+        versions_[i][resource.name] = resource.version;
+      }
     }
     for (const auto& name : received.update.removed) {
       versions_[i].erase(name);

@@ -9,6 +9,7 @@
 
 #include <map>
 
+#include "cp/xds/ads_state.h"
 #include "envoy/config/cluster/v3/cluster.pb.h"
 #include "envoy/config/endpoint/v3/endpoint.pb.h"
 #include "envoy/config/listener/v3/listener.pb.h"
@@ -648,6 +649,35 @@ TEST_F(XdsClientTest, UnixSocketServer) {
   ASSERT_TRUE(client);
   EXPECT_EQ(local.delta.waitRequests(2).size(), 2u);
   (*client)->stop();
+}
+
+// The controller keeps no endpoints it did not subscribe to (a late answer
+// to a withdrawn subscription, a server sending every assignment): claiming
+// their versions on the next stream would keep the server from sending them
+// once they are wanted again.
+TEST(DeltaStateTest, VersionsOfEndpointsNotSubscribedAreNotClaimedOnReconnect) {
+  XdsNodeSpec node;
+  node.id = "gw-1";
+  DeltaState state(node);
+  state.streamOpened();
+  state.subscribe({"a"});
+  Received received;
+  received.type_url = kEndpointTypeUrl;
+  received.known_type = true;
+  received.nonce = "n-1";
+  received.update.type = ResourceType::kEndpoint;
+  received.update.state_of_world = false;
+  received.update.resources = {RawResource{"a", "e1", ""}, RawResource{"late", "e2", ""}};
+  state.answer(received, Status::ok());
+  EXPECT_EQ(state.versions(ResourceType::kEndpoint),
+            (std::map<std::string, std::string>{{"a", "e1"}}));
+  state.subscribe({"late"});  // wanted again, say its service saw a packet
+  state.streamClosed();
+  std::vector<DeltaState::Request> requests = state.streamOpened();
+  ASSERT_EQ(requests.size(), 3u);
+  std::map<std::string, std::string> eds(requests[2].initial_resource_versions().begin(),
+                                         requests[2].initial_resource_versions().end());
+  EXPECT_EQ(eds, (std::map<std::string, std::string>{{"a", "e1"}}));
 }
 
 }  // namespace
