@@ -1,6 +1,7 @@
 #include "cp/xds/client.h"
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <climits>
@@ -10,6 +11,7 @@
 #include <fstream>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -250,6 +252,7 @@ class AdsClient final : public XdsClient {
       std::lock_guard lock(mutex_);
       first = state_.streamOpened();
       outbox_.clear();
+      for (Deferred& d : deferred_) d.request.reset();  // the old stream's nonces
       stream_live_ = true;
     }
     // Written means gRPC had a connection to put them on: the stream is up.
@@ -269,6 +272,7 @@ class AdsClient final : public XdsClient {
       stream_live_ = false;
       state_.streamClosed();
       outbox_.clear();
+      for (Deferred& d : deferred_) d.request.reset();  // the old stream's nonces
     }
     wake_.notify_all();
     if (writer.joinable()) {
@@ -307,12 +311,29 @@ class AdsClient final : public XdsClient {
   void writeLoop(Stream& stream, grpc::ClientContext& ctx) {
     std::unique_lock lock(mutex_);
     while (true) {
-      wake_.wait(lock, [&] { return !outbox_.empty() || !stream_live_; });
+      Deferred* due = earliestDeferred();
+      bool due_now = due != nullptr && Clock::now() >= due->not_before;
+      if (outbox_.empty() && stream_live_ && !due_now) {
+        // Woken by a queued request, a new deferral, the stream's end or
+        // the deferral's time; then everything is looked at again.
+        if (due != nullptr) {
+          wake_.wait_until(lock, due->not_before);
+        } else {
+          wake_.wait(lock);
+        }
+        continue;
+      }
       if (!stream_live_) {
         return;
       }
-      Request request = std::move(outbox_.front());
-      outbox_.pop_front();
+      Request request;
+      if (!outbox_.empty()) {
+        request = std::move(outbox_.front());
+        outbox_.pop_front();
+      } else {
+        request = std::move(*due->request);
+        due->request.reset();
+      }
       lock.unlock();
       bool ok = stream.Write(request);
       lock.lock();
@@ -343,6 +364,28 @@ class AdsClient final : public XdsClient {
     }
     std::lock_guard lock(mutex_);
     Request answer = state_.answer(received, verdict);
+    if (received.known_type) {
+      // A newer response of this type supersedes a NACK still waiting.
+      Deferred& waiting = deferred_[static_cast<size_t>(received.update.type)];
+      if (!earlier) {
+        waiting = Deferred{};
+      } else {
+        // The same content again: a server that resends on every NACK (as
+        // go-control-plane's snapshot cache does) would spin with a client
+        // that NACKs at once. The NACK goes after a delay that doubles
+        // with each repeat, up to 30 s, as Envoy rate-limits its requests.
+        waiting.delay_ms = waiting.delay_ms == 0
+                               ? kFirstRepeatDelayMs
+                               : std::min(waiting.delay_ms * 2, kMaxRepeatDelayMs);
+        waiting.not_before = Clock::now() + std::chrono::milliseconds(waiting.delay_ms);
+        waiting.request = std::move(answer);
+        ++metrics_.nacks;
+        ++metrics_.repeated_rejections;
+        metrics_.last_nack_reason = verdict.message();
+        wake_.notify_all();
+        return;
+      }
+    }
     if (verdict) {
       ++metrics_.acks;
       backoff_ms_ = std::max<uint32_t>(spec_.backoff_initial_ms, 1);
@@ -366,6 +409,26 @@ class AdsClient final : public XdsClient {
   State state_;
   ClientMetrics metrics_;
   std::deque<Request> outbox_;
+  // Per type: a NACK of a repeated rejected response, sent at not_before.
+  using Clock = std::chrono::steady_clock;
+  struct Deferred {
+    std::optional<Request> request;
+    Clock::time_point not_before;
+    uint64_t delay_ms = 0;  // the last delay; 0 after a response of new content
+  };
+  static constexpr uint64_t kFirstRepeatDelayMs = 100;
+  static constexpr uint64_t kMaxRepeatDelayMs = 30000;
+  std::array<Deferred, kResourceTypeCount> deferred_;
+  // The waiting NACK due first, if any.
+  Deferred* earliestDeferred() {
+    Deferred* first = nullptr;
+    for (Deferred& d : deferred_) {
+      if (d.request && (first == nullptr || d.not_before < first->not_before)) {
+        first = &d;
+      }
+    }
+    return first;
+  }
   bool stream_live_ = false;
   bool stopping_ = false;
   grpc::ClientContext* ctx_ = nullptr;  // the open stream's, for stop()

@@ -390,38 +390,77 @@ TEST_F(XdsClientTest, SotwReconnectSendsTheVersionsLastAccepted) {
   EXPECT_EQ(handler_.updateCount(), 3u);
 }
 
-TEST_F(XdsClientTest, IdenticalRejectedResponsesAreNackedOnceEachWithoutAskingAgain) {
+TEST_F(XdsClientTest, IdenticalRejectedResponsesAreNackedLaterEachTimeWithoutAskingAgain) {
+  using std::chrono::milliseconds;
+  using std::chrono::steady_clock;
   start(spec(XdsMode::kSotw));
   server_.sotw.waitRequests(2);
   handler_.reject("bad");
   ASSERT_TRUE(server_.sotw.send(clusters("v2", "n-1", {"bad"})));
   ASSERT_EQ(server_.sotw.waitRequests(3).size(), 3u);
-  // A server that answers each NACK with the same response again.
+  // A server that answers each NACK with the same response again (as
+  // go-control-plane's snapshot cache does): each repeat's NACK waits
+  // longer, 100 ms, then 200 ms, so the two cannot spin.
+  auto t0 = steady_clock::now();
   ASSERT_TRUE(server_.sotw.send(clusters("v2", "n-2", {"bad"})));
+  ASSERT_EQ(server_.sotw.waitRequests(4).size(), 4u);
+  auto t1 = steady_clock::now();
   ASSERT_TRUE(server_.sotw.send(clusters("v2", "n-3", {"bad"})));
   auto requests = server_.sotw.waitRequests(5);
+  auto t2 = steady_clock::now();
   ASSERT_EQ(requests.size(), 5u);
+  EXPECT_GE(t1 - t0, milliseconds(90));
+  EXPECT_GE(t2 - t1, milliseconds(190));
   for (int i = 2; i < 5; ++i) {
     EXPECT_EQ(requests[i].request.response_nonce(), "n-" + std::to_string(i - 1));
     EXPECT_EQ(requests[i].request.error_detail().message(), "cluster bad is not acceptable");
+    EXPECT_EQ(requests[i].request.version_info(), "");  // nothing accepted yet
   }
   EXPECT_EQ(handler_.updateCount(), 1u);
   ClientMetrics m = metrics();
   EXPECT_EQ(m.nacks, 3u);
   EXPECT_EQ(m.repeated_rejections, 2u);
   // Nothing unsolicited follows: one answer per response.
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::this_thread::sleep_for(milliseconds(100));
   EXPECT_EQ(server_.sotw.requestCount(), 5u);
-  // The same version with other content is other content.
-  ASSERT_TRUE(server_.sotw.send(clusters("v2", "n-4", {"bad", "db"})));
+  // A repeat still waiting is superseded by newer content, which is judged
+  // and answered at once: the same version with other content is other
+  // content.
+  ASSERT_TRUE(server_.sotw.send(clusters("v2", "n-4", {"bad"})));
+  ASSERT_TRUE(server_.sotw.send(clusters("v2", "n-5", {"bad", "db"})));
   ASSERT_TRUE(updatesReach(2));
-  ASSERT_EQ(server_.sotw.waitRequests(6).size(), 6u);
+  requests = server_.sotw.waitRequests(6);
+  ASSERT_EQ(requests.size(), 6u);
+  EXPECT_EQ(requests[5].request.response_nonce(), "n-5");
+  std::this_thread::sleep_for(milliseconds(500));
+  EXPECT_EQ(server_.sotw.requestCount(), 6u);  // n-4's NACK was dropped
   // Once something is accepted, the handler judges that content afresh.
-  ASSERT_TRUE(server_.sotw.send(clusters("v3", "n-5", {"web"})));
-  ASSERT_TRUE(server_.sotw.send(clusters("v2", "n-6", {"bad"})));
+  ASSERT_TRUE(server_.sotw.send(clusters("v3", "n-6", {"web"})));
+  ASSERT_TRUE(server_.sotw.send(clusters("v2", "n-7", {"bad"})));
   ASSERT_TRUE(updatesReach(4));
   EXPECT_EQ(server_.sotw.waitRequests(8).size(), 8u);
-  EXPECT_EQ(metrics().repeated_rejections, 2u);
+  EXPECT_EQ(metrics().repeated_rejections, 3u);
+}
+
+TEST_F(XdsClientTest, AServerResendingOnEveryNackGetsFewNacks) {
+  start(spec(XdsMode::kSotw));
+  server_.sotw.waitRequests(2);
+  handler_.reject("bad");
+  size_t seen = 2;
+  auto end = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  for (int n = 1; std::chrono::steady_clock::now() < end; ++n) {
+    ASSERT_TRUE(server_.sotw.send(clusters("v2", "n-" + std::to_string(n), {"bad"})));
+    // The answer, or the end of the 2 s.
+    while (server_.sotw.requestCount() <= seen && std::chrono::steady_clock::now() < end) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    seen = server_.sotw.requestCount();
+  }
+  // At once, then after 100, 200, 400, 800 ms: 5 NACKs in 2 s (a client
+  // NACKing at once sends thousands).
+  EXPECT_LE(seen - 2, 6u);
+  EXPECT_GE(seen - 2, 4u);
+  EXPECT_EQ(handler_.updateCount(), 1u);
 }
 
 TEST_F(XdsClientTest, DeltaFirstRequestsAndSubscriptionChanges) {
