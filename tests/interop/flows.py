@@ -81,14 +81,20 @@ def run_flow(flow, host, port, interval, stop):
             flow.error = f"{type(e).__name__}: {e}"
 
 
-def run_short(host, port, count, timeout):
+def run_short(host, port, count, timeout, sport):
     failed = 0
-    for _ in range(count):
+    for i in range(count):
         if failed == 5:
             print("error: gave up after 5 failures in a row", flush=True)
             return
+        # With --sport, connection i comes from port sport + i: with dnat the
+        # pod sees the client's own port, and a port the kernel picked again
+        # for another VIP could meet the pod's TIME_WAIT of an earlier
+        # connection to the same pod.
+        source = ("", sport + i) if sport else None
         try:
-            with socket.create_connection((host, port), timeout=timeout) as sock:
+            with socket.create_connection((host, port), timeout=timeout,
+                                          source_address=source) as sock:
                 sock.settimeout(timeout)
                 sock.sendall(f"GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
                 print(read_answer(sock, b"")[0], flush=True)
@@ -106,10 +112,12 @@ def main():
     parser.add_argument("--max", type=float, default=170.0)
     parser.add_argument("--short", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=2.0)
+    parser.add_argument("--sport", type=int, default=0,
+                        help="--short: first source port, one more per connection")
     args = parser.parse_args()
     host, _, port = args.target.rpartition(":")
     if args.short:
-        run_short(host, int(port), args.short, args.timeout)
+        run_short(host, int(port), args.short, args.timeout, args.sport)
         return
     stop = threading.Event()
     flows = [Flow(i) for i in range(args.conns)]

@@ -130,8 +130,13 @@ expect_services() {
 }
 
 # short VIP COUNT OUT: COUNT new connections to VIP:80 from the client.
+# Each call's connections come from source ports of their own (below the
+# kernel's ephemeral range), never reused within a run.
+next_sport=10000
 short() {
-  run_bounded 60 "$3" ip netns exec "$(topo_client_ns)" "$topo_python" "$here/flows.py" "$1:80" --short "$2"
+  run_bounded 60 "$3" ip netns exec "$(topo_client_ns)" "$topo_python" "$here/flows.py" "$1:80" \
+    --short "$2" --sport "$next_sport"
+  next_sport=$((next_sport + $2))
 }
 
 # udp_queries OUT: 30 UDP queries to A:53, each from its own source port
